@@ -1,0 +1,174 @@
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+import type { StreamMode } from './session/session.js';
+
+export type { StreamMode };
+
+/** What the Stream serves: audio (the default here), video, or both. */
+export type Modality = 'audio' | 'video' | 'audio-video';
+
+/** What the webhook knows about an incoming phone call (Twilio's request parameters). */
+export interface IncomingCall {
+  callSid?: string;
+  accountSid?: string;
+  from?: string;
+  to?: string;
+  direction?: string;
+  callerName?: string;
+  /** Every parameter Twilio posted, as sent. */
+  params: Record<string, string>;
+}
+
+/** ICE server configuration, as in the browser's RTCConfiguration. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface RtcConfiguration {
+  iceServers?: IceServer[];
+  iceTransportPolicy?: 'all' | 'relay';
+}
+
+/** Options of the phone path. */
+export interface TelephoneOptions {
+  /** Audio kept queued at Twilio ahead of real time (ms). Default 160. */
+  leadMs?: number;
+  /** A mark is sent at least every this much audio (ms) and at the end of each burst. Default 100. */
+  markEveryMs?: number;
+  /** A media socket that sends no `start` within this time is closed (ms). Default 5000. */
+  startTimeoutMs?: number;
+  /** A place reserved at the webhook is freed if the media stream does not connect in time (ms). Default 30000. */
+  connectTimeoutMs?: number;
+  /** Said before the stream connects (optional `<Say>`). */
+  greeting?: string;
+  /** Said after the stream ends (optional `<Say>`). */
+  goodbye?: string;
+}
+
+/** Values for `<Parameter>` elements, or a function computing them per call. */
+export type CustomParameters =
+  | Record<string, string>
+  | ((call: IncomingCall) => Record<string, string> | Promise<Record<string, string>>);
+
+/** Options of `new Stream(handler, options)`. Every field is optional. */
+export interface StreamOptions {
+  /** `send-receive` (default), `receive` (the server only sends) or `send` (the server only receives). */
+  mode?: StreamMode;
+  /** `audio` (default; FastRTC defaults to video), `video` or `audio-video`. Video arrives with its issue. */
+  modality?: Modality;
+  /** Sessions at once across every transport. Default: unlimited (`null` or `Infinity`). */
+  concurrencyLimit?: number | null;
+  /** Seconds before a session is ended. Default: none. */
+  timeLimit?: number | null;
+  /**
+   * The origin the outside world uses to reach this server (`https://example.com`). Used for TwiML
+   * stream URLs and signature checks. Default: `PUBLIC_URL`, else the request's own host (which
+   * honours X-Forwarded-* only when the Koa app has `proxy = true`).
+   */
+  publicUrl?: string;
+  /** Twilio auth token for signature checks. Default: `TWILIO_AUTH_TOKEN`. Without one, nothing is checked (a warning says so). */
+  twilioAuthToken?: string;
+  /** Extra `<Parameter>`s for the media stream; they reach the handler in `ctx.facts.customParameters`. */
+  customParameters?: CustomParameters;
+  telephone?: TelephoneOptions;
+  /** Outbound audio queued beyond this is dropped and counted (ms). Default 300000. */
+  maxQueuedMs?: number;
+  /** Inbound frames held while the handler is busy; older ones are dropped and counted. Default 50 (1 s). */
+  inboundBacklog?: number;
+  /** How far a generator handler may run ahead of playback (ms). Default 1000. */
+  aheadMs?: number;
+  /** Largest HTTP body accepted on any route (bytes). Default 64 KiB. */
+  maxBodyBytes?: number;
+  logger?: Logger;
+  clock?: Clock;
+
+  // Filled in by later issues (typed now so code can be written against them):
+  /** Given to the browser (ICE/TURN servers); may be a function called per page load. WebRTC issue. */
+  rtcConfiguration?: RtcConfiguration | (() => RtcConfiguration | Promise<RtcConfiguration>);
+  /** ICE servers of the server's own peer connections. None by default. WebRTC issue. */
+  serverRtcConfiguration?: RtcConfiguration;
+  /** getUserMedia constraints for the built-in page. WebRTC issue. */
+  trackConstraints?: Record<string, unknown>;
+  /** Accept tracks beyond the modality instead of refusing the offer. WebRTC issue. */
+  allowExtraTracks?: boolean;
+  /** Encoder parameters the built-in page applies to its senders. WebRTC issue. */
+  rtpParams?: Record<string, unknown>;
+  /** Inputs the handler reads (text, number, slider, checkbox, select). WebSocket/inputs issue. */
+  additionalInputs?: unknown[];
+  /** Outputs the page shows. WebSocket/inputs issue. */
+  additionalOutputs?: unknown[];
+  /** Folds a new AdditionalOutputs into what the page shows. WebSocket/inputs issue. */
+  additionalOutputsHandler?: (previous: unknown, ...values: unknown[]) => unknown;
+  /** Title, subtitle and labels of the built-in page. WebRTC issue. */
+  uiArgs?: Record<string, unknown>;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  mode: StreamMode;
+  modality: Modality;
+  concurrencyLimit: number;
+  timeLimitMs: number | undefined;
+  publicUrl: string | undefined;
+  twilioAuthToken: string | undefined;
+  customParameters: CustomParameters | undefined;
+  telephone: Required<Omit<TelephoneOptions, 'greeting' | 'goodbye'>> & Pick<TelephoneOptions, 'greeting' | 'goodbye'>;
+  maxQueuedMs: number;
+  inboundBacklog: number;
+  aheadMs: number;
+  maxBodyBytes: number;
+}
+
+export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const limit = options.concurrencyLimit;
+  if (limit !== undefined && limit !== null && !(limit === Infinity || (Number.isInteger(limit) && limit > 0))) {
+    throw new TypeError(`concurrencyLimit must be a positive integer, Infinity or null (unlimited); got ${String(limit)}.`);
+  }
+  const timeLimit = options.timeLimit;
+  if (timeLimit !== undefined && timeLimit !== null && !(timeLimit > 0)) {
+    throw new TypeError(`timeLimit must be a positive number of seconds or null; got ${String(timeLimit)}.`);
+  }
+  const telephone = options.telephone ?? {};
+  const leadMs = telephone.leadMs ?? 160;
+  if (leadMs < 20) throw new TypeError(`telephone.leadMs must be at least 20 (one frame); got ${leadMs}.`);
+  return {
+    mode: options.mode ?? 'send-receive',
+    modality: options.modality ?? 'audio',
+    concurrencyLimit: limit === undefined || limit === null ? Infinity : limit,
+    timeLimitMs: timeLimit === undefined || timeLimit === null ? undefined : timeLimit * 1000,
+    publicUrl: normalizePublicUrl(options.publicUrl ?? env.PUBLIC_URL),
+    twilioAuthToken: options.twilioAuthToken ?? (env.TWILIO_AUTH_TOKEN || undefined),
+    customParameters: options.customParameters,
+    telephone: {
+      leadMs,
+      markEveryMs: telephone.markEveryMs ?? 100,
+      startTimeoutMs: telephone.startTimeoutMs ?? 5000,
+      connectTimeoutMs: telephone.connectTimeoutMs ?? 30_000,
+      greeting: telephone.greeting,
+      goodbye: telephone.goodbye,
+    },
+    maxQueuedMs: options.maxQueuedMs ?? 300_000,
+    inboundBacklog: options.inboundBacklog ?? 50,
+    aheadMs: options.aheadMs ?? 1000,
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+  };
+}
+
+function normalizePublicUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`publicUrl must be an absolute URL such as https://example.com; got ${url}.`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new TypeError(`publicUrl must be http(s); got ${url}.`);
+  }
+  if (parsed.pathname !== '/' || parsed.search) {
+    throw new TypeError(`publicUrl is an origin (scheme, host, port) without a path; got ${url}. Mount the Stream at the path instead.`);
+  }
+  return `${parsed.protocol}//${parsed.host}`;
+}

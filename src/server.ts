@@ -1,0 +1,64 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type Koa from 'koa';
+
+/**
+ * An HTTP server for a Koa app whose WebSocket upgrades survive Node's request timeouts.
+ *
+ * koa-easy-ws expects upgrades as ordinary `request` events; Node then keeps timing the upgraded
+ * socket as an unfinished request and, after headersTimeout/requestTimeout, writes "408" into the
+ * live WebSocket (calls die after 60-90 s). Here upgrades arrive through the `upgrade` event, which
+ * takes the socket out of Node's HTTP bookkeeping, and are handed to Koa with a response bound to
+ * the socket (so a refusal such as 403 still reaches the client).
+ */
+export function createHttpServer(app: Koa, options: http.ServerOptions = {}): http.Server {
+  const callback = app.callback();
+  const server = http.createServer(options, callback);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (head.length > 0) socket.unshift(head);
+    socket.on('error', () => socket.destroy());
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as import('node:net').Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as import('node:net').Socket);
+      socket.end();
+    });
+    void callback(req, res);
+  });
+  return server;
+}
+
+export interface RunningServer {
+  server: http.Server;
+  /** `http://host:port` as reachable locally. */
+  url: string;
+  port: number;
+  /** Stops accepting connections and closes idle ones; resolves once the server is closed. */
+  close(): Promise<void>;
+}
+
+/** Starts a server for `app` on host:port (port 0 picks a free one). */
+export async function listen(app: Koa, host = '0.0.0.0', port = 8000, options: http.ServerOptions = {}): Promise<RunningServer> {
+  const server = createHttpServer(app, options);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    server,
+    url: `http://${shownHost}:${address.port}`,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,172 @@
+import type { AudioFrame } from '../audio/frame.js';
+import { DroppingQueue } from './async-queue.js';
+import type { EmitItem } from './emit.js';
+import { type AudioHandler, isSessionFunction, type SessionContext, type StreamHandler } from './handler.js';
+
+/** What the runner needs from its session. */
+export interface RunnerHooks {
+  /** An item the handler produced. */
+  send(item: EmitItem): void;
+  /** The handler threw or rejected: the session ends. */
+  fail(error: unknown, during: string): void;
+  /** Resolves when there is room for more output (backpressure for generators and emit loops). */
+  room(): Promise<void>;
+  /** Waits one frame time (used when a pull-based emit() has nothing and no audio comes in). */
+  idleWait(): Promise<void>;
+}
+
+/**
+ * Drives one handler instance, whatever its shape: FastRTC's receive/emit object or a session
+ * function (async generator or callbacks). Inbound frames are delivered in order; while the handler
+ * is busy they wait in a bounded backlog where the oldest are dropped and counted.
+ */
+export class HandlerRunner {
+  private readonly backlog: DroppingQueue<AudioFrame>;
+  private audioQueue: DroppingQueue<AudioFrame> | undefined;
+  private receiving = false;
+  private ready = false;
+  private stopped = false;
+  private wakeEmitLoop: (() => void) | undefined;
+
+  constructor(
+    private readonly handler: AudioHandler,
+    private readonly ctx: SessionContext,
+    private readonly hooks: RunnerHooks,
+    private readonly backlogFrames: number,
+  ) {
+    this.backlog = new DroppingQueue(backlogFrames);
+  }
+
+  /** Inbound frames dropped because the handler was too slow. */
+  get droppedFrames(): number {
+    return this.backlog.dropped + (this.audioQueue?.dropped ?? 0);
+  }
+
+  /** The inbound frames as an async iterable (one consumer per session). */
+  audio(): AsyncIterable<AudioFrame> {
+    if (this.audioQueue) throw new Error('ctx.audio() can be iterated once per session.');
+    this.audioQueue = new DroppingQueue(this.backlogFrames);
+    return this.audioQueue;
+  }
+
+  /** Runs startUp, then the handler's own loop. Resolves when the handler's code returns. */
+  async start(): Promise<void> {
+    const handler = this.handler;
+    try {
+      if (isSessionFunction(handler)) {
+        this.ready = true;
+        this.drainBacklog();
+        const result = handler(this.ctx);
+        if (isAsyncIterable(result) || isIterable(result)) await this.pump(result);
+        else await result;
+        return;
+      }
+      await handler.startUp?.(this.ctx);
+      this.ready = true;
+      this.drainBacklog();
+      if (handler.emit) await this.emitLoop(handler);
+    } catch (error) {
+      if (!this.stopped) this.hooks.fail(error, 'handler');
+    }
+  }
+
+  /** An inbound frame in the handler's format. */
+  deliver(frame: AudioFrame): void {
+    if (this.stopped) return;
+    this.audioQueue?.push(frame);
+    const receive = !isSessionFunction(this.handler) ? this.handler.receive : undefined;
+    if (receive) {
+      if (!this.ready || this.receiving || this.backlog.size > 0) this.backlog.push(frame);
+      else this.receiveNow(frame);
+    }
+    this.wake();
+  }
+
+  dtmf(digit: string): void {
+    if (this.stopped || isSessionFunction(this.handler) || !this.handler.onDtmf) return;
+    this.guard(() => (this.handler as StreamHandler).onDtmf?.(digit, this.ctx), 'onDtmf');
+  }
+
+  /** Stops delivering and runs shutdown(). Never throws. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.backlog.close();
+    this.audioQueue?.close();
+    this.wake();
+    if (isSessionFunction(this.handler)) return;
+    try {
+      await this.handler.shutdown?.(this.ctx);
+    } catch (error) {
+      this.ctx.log.warn({ err: error }, 'handler shutdown() threw');
+    }
+  }
+
+  private receiveNow(frame: AudioFrame): void {
+    const handler = this.handler as StreamHandler;
+    this.guard(() => handler.receive?.(frame, this.ctx), 'receive', () => this.drainBacklog());
+  }
+
+  private drainBacklog(): void {
+    while (!this.stopped && !this.receiving && this.backlog.size > 0) {
+      const frame = this.backlog.shift();
+      if (frame) this.receiveNow(frame);
+    }
+  }
+
+  /** Calls handler code; a returned promise marks the handler busy until it settles. */
+  private guard(call: () => unknown, during: string, then?: () => void): void {
+    let result: unknown;
+    try {
+      result = call();
+    } catch (error) {
+      this.hooks.fail(error, during);
+      return;
+    }
+    if (result instanceof Promise) {
+      this.receiving = during === 'receive';
+      result.then(
+        () => {
+          if (during === 'receive') this.receiving = false;
+          then?.();
+        },
+        (error: unknown) => this.hooks.fail(error, during),
+      );
+    }
+  }
+
+  private async emitLoop(handler: StreamHandler): Promise<void> {
+    while (!this.stopped) {
+      const item = await handler.emit?.(this.ctx);
+      if (this.stopped) return;
+      if (item === undefined || item === null) {
+        await Promise.race([new Promise<void>((resolve) => (this.wakeEmitLoop = resolve)), this.hooks.idleWait()]);
+        continue;
+      }
+      this.hooks.send(item);
+      await this.hooks.room();
+    }
+  }
+
+  private async pump(items: AsyncIterable<EmitItem> | Iterable<EmitItem>): Promise<void> {
+    for await (const item of items) {
+      if (this.stopped) return;
+      this.hooks.send(item);
+      await this.hooks.room();
+    }
+  }
+
+  private wake(): void {
+    const wake = this.wakeEmitLoop;
+    this.wakeEmitLoop = undefined;
+    wake?.();
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<EmitItem> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function isIterable(value: unknown): value is Iterable<EmitItem> {
+  return typeof value === 'object' && value !== null && Symbol.iterator in value;
+}

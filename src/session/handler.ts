@@ -1,0 +1,98 @@
+import type { AudioFormat, AudioFrame } from '../audio/frame.js';
+import type { Logger } from '../logger.js';
+import type { EmitItem } from './emit.js';
+import type { CallFacts, ClientMessage, InterruptReport, PlayedEvent, StopInfo, TransportKind } from './types.js';
+
+/**
+ * The audio format a handler asks for.
+ * - `'native'`: whatever the transport carries (μ-law 8 kHz on a phone call), with no transcoding;
+ * - `{ encoding: 'mulaw', sampleRate: 8000 }`: a phone call's bytes untouched, other transports converted;
+ * - `{ encoding: 'pcm16', sampleRate }`: 16-bit PCM at that rate, resampled as needed.
+ */
+export type FormatRequest = 'native' | AudioFormat;
+
+/** FastRTC's rates, kept as defaults: handlers hear 48 kHz PCM unless they ask otherwise. */
+export const DEFAULT_INPUT_FORMAT: AudioFormat = { encoding: 'pcm16', sampleRate: 48000 };
+
+/** Events a handler can listen to through its context. */
+export interface SessionContextEvents {
+  /** Inbound audio in the handler's format (the callback shape). */
+  audio: [frame: AudioFrame];
+  dtmf: [digit: string];
+  played: [event: PlayedEvent];
+  stop: [info: StopInfo];
+}
+
+/** What a handler sees of its session: the same object whatever the transport. */
+export interface SessionContext {
+  /** The session's id (a phone call's streamSid-independent id; the WebRTC/WebSocket id). */
+  readonly id: string;
+  readonly transport: TransportKind;
+  /** Caller facts: CallSid, From, To, custom parameters... */
+  readonly facts: Readonly<CallFacts>;
+  /** The format of frames given to `receive()` / yielded by `audio()`. */
+  readonly inputFormat: AudioFormat;
+  /** Aborted when the session ends. Pass it to fetches so they stop with the call. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  /** Queues audio (any format; converted for the transport), outputs, or a CloseStream. */
+  send(item: EmitItem): void;
+  /** Drops queued audio, tells the far end to flush, and reports what of the reply was heard. */
+  interrupt(): InterruptReport;
+  /** Sends a FastRTC-style message to the client (ignored by transports without a message channel). */
+  sendMessage(message: ClientMessage): void;
+  /** Inbound audio as an async iterable, for function handlers (bounded; old frames dropped when slow). */
+  audio(): AsyncIterable<AudioFrame>;
+  /** Ends the session once queued audio has played. */
+  close(message?: string): void;
+  on<E extends keyof SessionContextEvents>(event: E, listener: (...args: SessionContextEvents[E]) => void): void;
+  off<E extends keyof SessionContextEvents>(event: E, listener: (...args: SessionContextEvents[E]) => void): void;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * FastRTC's stream-handler shape. One copy per session (`copy()`, or a shallow clone when absent).
+ * `emit()` is awaited in a loop; when it returns nothing the loop waits for the next inbound frame,
+ * so a handler never spins a core.
+ */
+export interface StreamHandler {
+  /** Format of frames given to receive(). Default: 16-bit PCM at 48 kHz (FastRTC's). */
+  readonly inputFormat?: FormatRequest;
+  copy?(): StreamHandler;
+  startUp?(ctx: SessionContext): MaybePromise<void>;
+  receive?(frame: AudioFrame, ctx: SessionContext): MaybePromise<void>;
+  emit?(ctx: SessionContext): MaybePromise<EmitItem | undefined | void>;
+  onDtmf?(digit: string, ctx: SessionContext): MaybePromise<void>;
+  shutdown?(ctx: SessionContext): MaybePromise<void>;
+}
+
+/**
+ * The simple shape: a function called once per session. It may return an async iterable of items
+ * to send (an async generator), or work through `ctx.audio()` / `ctx.send()` and return nothing.
+ * Finishing does not end the session: send a CloseStream (or call ctx.close()) for that.
+ */
+export interface SessionFunction {
+  (ctx: SessionContext): AsyncIterable<EmitItem> | Iterable<EmitItem> | Promise<void> | void;
+  inputFormat?: FormatRequest;
+}
+
+/** Anything `new Stream(handler)` accepts for audio. */
+export type AudioHandler = StreamHandler | SessionFunction;
+
+export function isSessionFunction(handler: AudioHandler): handler is SessionFunction {
+  return typeof handler === 'function';
+}
+
+/** The per-session instance of a handler: `copy()` when it has one, a shallow clone otherwise. */
+export function instantiateHandler(handler: AudioHandler): AudioHandler {
+  if (isSessionFunction(handler)) return handler;
+  if (typeof handler.copy === 'function') return handler.copy();
+  return Object.assign(Object.create(Object.getPrototypeOf(handler) as object) as StreamHandler, handler);
+}
+
+/** Resolves a handler's format request against what the transport carries. */
+export function resolveInputFormat(handler: AudioHandler, transport: AudioFormat): AudioFormat {
+  const request = handler.inputFormat ?? DEFAULT_INPUT_FORMAT;
+  return request === 'native' ? transport : request;
+}

@@ -1,0 +1,346 @@
+import { EventEmitter } from 'node:events';
+import type { AudioFormat, AudioFrame } from '../audio/frame.js';
+import { FrameChunker, samplesPerFrame } from '../audio/framing.js';
+import { MULAW_SILENCE } from '../audio/mulaw.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { InterruptReport, PlayedEvent } from './types.js';
+
+/** Where paced audio goes: the transport's side of playback. */
+export interface PlaybackSink {
+  /** Sends whole frames of audio (transport format) to the far end now. */
+  sendAudio(frame: AudioFrame): void;
+  /** Sends a mark the far end echoes once the audio before it has played (Twilio). */
+  sendMark?(name: string): void;
+  /** Tells the far end to drop whatever audio it holds. */
+  clear(): void;
+}
+
+export interface PlaybackOptions {
+  /** The transport's format; queued audio must already be in it. */
+  format: AudioFormat;
+  clock: Clock;
+  /**
+   * How much audio to keep queued at the far end ahead of real time (ms, at least one frame). A lead
+   * absorbs network jitter; an interruption never has more than the lead to flush.
+   */
+  leadMs: number;
+  /** Frame length (ms). */
+  frameMs?: number;
+  /** How often to ask for acknowledgements (marks) or report clock progress (ms of audio). */
+  markEveryMs?: number;
+  /** Audio queued beyond this (ms) is dropped and counted: a runaway handler cannot exhaust memory. */
+  maxQueuedMs?: number;
+  /** Lateness (ms) after which the pacing clock is re-anchored instead of bursting to catch up. */
+  maxCatchUpMs?: number;
+}
+
+export interface PlaybackEvents {
+  played: [event: PlayedEvent];
+  /** Audio was dropped because the queue was full (ms dropped this time). */
+  overflow: [droppedMs: number];
+  /** The far end ran dry while audio was being paced (lateness in ms beyond one frame). */
+  late: [lateMs: number];
+}
+
+interface Run {
+  /** When the far end started playing this continuous run (clock ms). */
+  start: number;
+  /** Audio sent in this run (ms). */
+  sentMs: number;
+}
+
+/**
+ * Outbound audio for one session: a bounded queue of 20 ms frames, paced on an absolute clock so
+ * there is no drift, with a bounded lead at the far end, marks for playback progress, and
+ * interruption. All timing goes through the injected clock.
+ */
+export class Playback extends EventEmitter<PlaybackEvents> {
+  readonly frameMs: number;
+  private readonly frameSamples: number;
+  private readonly chunker: FrameChunker<Int16Array | Uint8Array>;
+  private readonly queue: (Int16Array | Uint8Array)[] = [];
+  private queueHead = 0;
+  private partialSince: number | undefined;
+  private run: Run | undefined;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private closed = false;
+
+  /** Cumulative audio sent to the far end (ms), rewound on interrupt to what was played. */
+  private sentTotalMs = 0;
+  /** Audio of finished runs (ms). */
+  private playedBeforeRunMs = 0;
+  /** Position acknowledged by the last mark (ms). */
+  private confirmedMs = 0;
+  private utteranceStartMs = 0;
+  private generation = 0;
+  private markSeq = 0;
+  private lastMarkAtMs = 0;
+  private lastClockReportMs = 0;
+  private readonly marks = new Map<string, number>();
+  private idleWaiters: (() => void)[] = [];
+
+  droppedMs = 0;
+  lateCount = 0;
+  flushedMarks = 0;
+
+  constructor(
+    private readonly sink: PlaybackSink,
+    private readonly options: PlaybackOptions,
+  ) {
+    super();
+    this.frameMs = options.frameMs ?? 20;
+    this.frameSamples = samplesPerFrame(options.format.sampleRate, this.frameMs);
+    this.chunker = new FrameChunker(this.frameSamples, options.format.encoding === 'pcm16' ? 'int16' : 'uint8');
+  }
+
+  get basis(): 'marks' | 'clock' {
+    return this.sink.sendMark ? 'marks' : 'clock';
+  }
+
+  /** Audio waiting to be sent (ms). */
+  get queuedMs(): number {
+    return ((this.queue.length - this.queueHead) * this.frameMs) + (this.chunker.pending() * 1000) / this.options.format.sampleRate;
+  }
+
+  /** True when nothing is queued and the far end has played everything sent. */
+  get idle(): boolean {
+    return this.queue.length === this.queueHead && this.chunker.pending() === 0 && this.run === undefined;
+  }
+
+  /** Queues audio in the transport's format, of any length. */
+  enqueue(frame: AudioFrame): void {
+    if (this.closed) return;
+    const data = frame.encoding === 'pcm16' ? frame.samples : frame.bytes;
+    if (data.length === 0) return;
+    if (this.idle) this.utteranceStartMs = this.sentTotalMs;
+    const maxQueuedMs = this.options.maxQueuedMs ?? 300_000;
+    const incomingMs = (data.length * 1000) / frame.sampleRate;
+    if (this.queuedMs + incomingMs > maxQueuedMs) {
+      this.droppedMs += incomingMs;
+      this.emit('overflow', incomingMs);
+      return;
+    }
+    for (const whole of this.chunker.push(data)) this.queue.push(whole);
+    if (this.chunker.pending() > 0 && this.partialSince === undefined) this.partialSince = this.options.clock.now();
+    if (this.chunker.pending() === 0) this.partialSince = undefined;
+    this.tick();
+  }
+
+  /**
+   * Drops queued audio, tells the far end to flush, and reports how much of the current utterance
+   * was played. Marks already sent come back as "flushed", not "played".
+   */
+  interrupt(): InterruptReport {
+    const now = this.options.clock.now();
+    const droppedMs = this.queuedMs;
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.chunker.clear();
+    this.partialSince = undefined;
+
+    const sentInUtterance = this.sentTotalMs - this.utteranceStartMs;
+    const clockPlayed = Math.min(sentInUtterance, Math.max(0, this.clockPlayedMs(now) - this.utteranceStartMs));
+    const confirmed = Math.max(0, Math.min(sentInUtterance, this.confirmedMs - this.utteranceStartMs));
+    const basis = this.basis;
+    const playedMs = basis === 'marks' ? Math.max(confirmed, clockPlayed) : clockPlayed;
+    const report: InterruptReport = {
+      playedMs,
+      confirmedMs: basis === 'marks' ? confirmed : playedMs,
+      unplayedMs: sentInUtterance - playedMs + droppedMs,
+      basis,
+    };
+
+    if (sentInUtterance > playedMs || this.run) this.sink.clear();
+    this.generation++;
+    this.marks.clear();
+    this.sentTotalMs = this.utteranceStartMs + playedMs;
+    this.playedBeforeRunMs = this.sentTotalMs;
+    this.confirmedMs = Math.min(this.confirmedMs, this.sentTotalMs);
+    this.lastMarkAtMs = this.sentTotalMs;
+    this.lastClockReportMs = this.sentTotalMs;
+    this.utteranceStartMs = this.sentTotalMs;
+    this.run = undefined;
+    this.reschedule();
+    this.emitPlayed(this.basis === 'marks' ? this.confirmedMs : this.sentTotalMs);
+    this.resolveIdle();
+    return report;
+  }
+
+  /**
+   * The far end echoed a mark. Returns `played` when it acknowledges audio of the current
+   * generation, `flushed` when it comes back because of a clear (or is unknown).
+   */
+  acknowledge(name: string): 'played' | 'flushed' {
+    const position = this.marks.get(name);
+    if (position === undefined) {
+      this.flushedMarks++;
+      return 'flushed';
+    }
+    this.marks.delete(name);
+    this.confirmedMs = Math.max(this.confirmedMs, position);
+    this.emitPlayed(this.confirmedMs);
+    return 'played';
+  }
+
+  /** Resolves when everything queued has been sent and played (by the clock). Sends a partial frame padded. */
+  drain(): Promise<void> {
+    this.flushPartial();
+    this.tick();
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves once no more than `ms` of audio waits in the queue (backpressure for generators). */
+  async belowMs(ms: number): Promise<void> {
+    while (!this.closed && this.queuedMs > ms) {
+      await new Promise<void>((resolve) => this.options.clock.after(this.frameMs, resolve));
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.chunker.clear();
+    this.resolveIdle(true);
+  }
+
+  /** Sends what is due and schedules the next wake-up. */
+  tick(): void {
+    if (this.closed) return;
+    const now = this.options.clock.now();
+    const { leadMs } = this.options;
+    if (this.queue.length === this.queueHead && this.partialSince !== undefined && now - this.partialSince >= this.frameMs) {
+      this.flushPartial();
+    }
+    if (this.queue.length > this.queueHead) {
+      let run = this.run;
+      if (run) {
+        const lateMs = now - (run.start + run.sentMs);
+        if (lateMs > (this.options.maxCatchUpMs ?? 200)) {
+          this.lateCount++;
+          this.emit('late', lateMs);
+          this.endRun();
+          run = undefined;
+        }
+      }
+      if (!run) run = this.run = { start: now, sentMs: 0 };
+      const elapsed = now - run.start;
+      let count = 0;
+      const available = this.queue.length - this.queueHead;
+      while (count < available && run.sentMs + (count + 1) * this.frameMs - elapsed <= leadMs) count++;
+      if (count > 0) this.sendFrames(run, count);
+    } else if (this.run && now >= this.run.start + this.run.sentMs) {
+      this.endRun();
+    }
+    this.reportClockProgress(now);
+    this.reschedule();
+  }
+
+  private sendFrames(run: Run, count: number): void {
+    const frames = this.queue.slice(this.queueHead, this.queueHead + count);
+    this.queueHead += count;
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    }
+    this.sink.sendAudio(this.toFrame(frames.length === 1 ? (frames[0] as Int16Array | Uint8Array) : concat(frames)));
+    const ms = count * this.frameMs;
+    run.sentMs += ms;
+    this.sentTotalMs += ms;
+    if (this.sink.sendMark) {
+      const drained = this.queue.length === this.queueHead && this.chunker.pending() === 0;
+      if (drained || this.sentTotalMs - this.lastMarkAtMs >= (this.options.markEveryMs ?? 100)) {
+        const name = `${this.generation}:${++this.markSeq}`;
+        this.marks.set(name, this.sentTotalMs);
+        this.lastMarkAtMs = this.sentTotalMs;
+        this.sink.sendMark(name);
+      }
+    }
+  }
+
+  private toFrame(data: Int16Array | Uint8Array): AudioFrame {
+    const sampleRate = this.options.format.sampleRate;
+    return data instanceof Int16Array
+      ? { encoding: 'pcm16', sampleRate, samples: data }
+      : { encoding: 'mulaw', sampleRate, bytes: data };
+  }
+
+  private flushPartial(): void {
+    if (this.chunker.pending() === 0) return;
+    const pad = this.options.format.encoding === 'mulaw' ? MULAW_SILENCE : 0;
+    const last = this.chunker.flush(pad);
+    if (last) this.queue.push(last);
+    this.partialSince = undefined;
+  }
+
+  private endRun(): void {
+    if (!this.run) return;
+    this.playedBeforeRunMs += this.run.sentMs;
+    this.run = undefined;
+    if (this.basis === 'clock') this.emitPlayed(this.playedBeforeRunMs);
+    if (this.idle) this.resolveIdle();
+  }
+
+  private clockPlayedMs(now: number): number {
+    const run = this.run;
+    return this.playedBeforeRunMs + (run ? Math.min(run.sentMs, Math.max(0, now - run.start)) : 0);
+  }
+
+  private reportClockProgress(now: number): void {
+    if (this.basis !== 'clock' || !this.run) return;
+    const played = this.clockPlayedMs(now);
+    if (played - this.lastClockReportMs >= (this.options.markEveryMs ?? 100)) this.emitPlayed(played);
+  }
+
+  private emitPlayed(playedMs: number): void {
+    this.lastClockReportMs = playedMs;
+    if (this.listenerCount('played') === 0) return;
+    const pendingMs = Math.max(0, this.sentTotalMs - playedMs) + this.queuedMs;
+    this.emit('played', { playedMs, pendingMs, idle: pendingMs === 0, basis: this.basis });
+  }
+
+  private reschedule(): void {
+    const at = this.nextWake();
+    if (at === this.timerAt) return;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at !== Infinity) this.timer = this.options.clock.at(at, () => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.tick();
+    });
+  }
+
+  private nextWake(): number {
+    if (this.closed) return Infinity;
+    const run = this.run;
+    if (this.queue.length > this.queueHead && run) return run.start + run.sentMs + this.frameMs - this.options.leadMs;
+    const candidates: number[] = [];
+    if (this.partialSince !== undefined) candidates.push(this.partialSince + this.frameMs);
+    if (run) candidates.push(run.start + run.sentMs);
+    return candidates.length ? Math.min(...candidates) : Infinity;
+  }
+
+  private resolveIdle(force = false): void {
+    if (!force && !this.idle) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function concat(parts: (Int16Array | Uint8Array)[]): Int16Array | Uint8Array {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = parts[0] instanceof Int16Array ? new Int16Array(total) : new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

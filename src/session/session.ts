@@ -1,0 +1,281 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createConverter, type FrameConverter, ToFormat } from '../audio/convert.js';
+import type { AudioFormat, AudioFrame } from '../audio/frame.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import { CallstreamError, describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { AdditionalOutputs, CloseStream, type EmitItem, isAudioFrame } from './emit.js';
+import { type AudioHandler, instantiateHandler, resolveInputFormat, type SessionContext } from './handler.js';
+import { HandlerRunner } from './handler-runner.js';
+import { Playback, type PlaybackSink } from './playback.js';
+import type { Slot } from './registry.js';
+import type { CallFacts, ClientMessage, EndReason, InterruptReport, PlayedEvent, StopInfo, TransportKind } from './types.js';
+
+/** The transport's side of a session: how audio, marks, messages and the close reach the far end. */
+export interface TransportLink extends PlaybackSink {
+  readonly kind: TransportKind;
+  /** The format the transport carries, after its own codec. */
+  readonly format: AudioFormat;
+  /** Sends a FastRTC-style message, where the transport has a channel for them. */
+  sendMessage(message: ClientMessage): void;
+  /** Closes the connection because the session ended (idempotent). */
+  close(reason: EndReason, message: string): void;
+}
+
+/** `send-receive`: both ways; `receive`: the server only sends; `send`: the server only receives. */
+export type StreamMode = 'send-receive' | 'send' | 'receive';
+
+export interface SessionInit {
+  id?: string;
+  link: TransportLink;
+  handler: AudioHandler;
+  facts: CallFacts;
+  mode: StreamMode;
+  clock: Clock;
+  logger: Logger;
+  slot?: Slot;
+  timeLimitMs?: number;
+  leadMs: number;
+  markEveryMs: number;
+  maxQueuedMs: number;
+  /** Inbound frames kept while the handler is busy (older ones are dropped). */
+  inboundBacklog: number;
+  /** How far a generator or emit() may run ahead of playback (ms of queued audio). */
+  aheadMs: number;
+}
+
+export interface SessionEvents {
+  start: [];
+  stop: [info: StopInfo];
+  /** Inbound audio in the handler's format (for callback-style handlers). */
+  audio: [frame: AudioFrame];
+  dtmf: [digit: string];
+  played: [event: PlayedEvent];
+  error: [error: CallstreamError];
+  output: [outputs: AdditionalOutputs];
+  message: [message: ClientMessage];
+}
+
+type State = 'new' | 'live' | 'closing' | 'closed';
+
+/**
+ * One connection, whatever the transport: it owns the handler instance, converts audio between the
+ * transport's format and the handler's, paces output, and enforces the time limit. Transports call
+ * `start`, `receiveAudio`, `receiveDtmf`, `acknowledgeMark` and `end`; nothing else.
+ */
+export class Session extends EventEmitter<SessionEvents> {
+  readonly id: string;
+  /** Unguessable; a client needs it with the id to reach this session's inputs and outputs. */
+  readonly secret: string;
+  readonly transport: TransportKind;
+  readonly facts: CallFacts;
+  readonly inputFormat: AudioFormat;
+  readonly context: SessionContext;
+  readonly log: Logger;
+  readonly ended: Promise<StopInfo>;
+  startedAt = 0;
+  framesIn = 0;
+
+  private state: State = 'new';
+  private readonly playback: Playback;
+  private readonly runner: HandlerRunner;
+  private readonly inbound: FrameConverter;
+  private readonly outbound: ToFormat;
+  private readonly abort = new AbortController();
+  private timeLimit: TimerHandle | undefined;
+  private resolveEnded!: (info: StopInfo) => void;
+
+  constructor(private readonly init: SessionInit) {
+    super();
+    this.id = init.id ?? randomUUID();
+    this.secret = randomBytes(18).toString('base64url');
+    this.transport = init.link.kind;
+    this.facts = init.facts;
+    this.log = init.logger.child({ sessionId: this.id, transport: this.transport });
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.on('error', () => {}); // errors are logged where raised; listeners are optional
+
+    const handler = instantiateHandler(init.handler);
+    this.inputFormat = resolveInputFormat(handler, init.link.format);
+    this.inbound = createConverter(init.link.format, this.inputFormat);
+    this.outbound = new ToFormat(init.link.format);
+    this.playback = new Playback(init.link, {
+      format: init.link.format,
+      clock: init.clock,
+      leadMs: init.leadMs,
+      markEveryMs: init.markEveryMs,
+      maxQueuedMs: init.maxQueuedMs,
+    });
+    this.playback.on('played', (event) => this.emit('played', event));
+    this.playback.on('overflow', (ms) => this.log.warn({ droppedMs: ms, totalDroppedMs: this.playback.droppedMs }, 'outbound queue full: audio dropped'));
+    this.context = this.createContext();
+    this.runner = new HandlerRunner(handler, this.context, {
+      send: (item) => this.send(item),
+      fail: (error, during) => this.fail(error, during),
+      room: () => this.playback.belowMs(init.aheadMs),
+      idleWait: () => new Promise((resolve) => init.clock.after(this.playback.frameMs, resolve)),
+    }, init.inboundBacklog);
+  }
+
+  get isLive(): boolean {
+    return this.state === 'live';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Inbound frames dropped because the handler was slow. */
+  get droppedInbound(): number {
+    return this.runner.droppedFrames;
+  }
+
+  /** Outbound audio dropped because the queue was full (ms). */
+  get droppedOutboundMs(): number {
+    return this.playback.droppedMs;
+  }
+
+  /** Audio queued for sending (ms). */
+  get queuedMs(): number {
+    return this.playback.queuedMs;
+  }
+
+  /** Starts the handler and the time limit. */
+  start(): void {
+    if (this.state !== 'new') return;
+    this.state = 'live';
+    this.startedAt = this.init.clock.now();
+    this.init.slot?.confirm();
+    if (this.init.timeLimitMs !== undefined) {
+      this.timeLimit = this.init.clock.after(this.init.timeLimitMs, () =>
+        this.end('time_limit', `The session reached its time limit of ${this.init.timeLimitMs! / 1000} s.`),
+      );
+    }
+    this.log.info({ facts: this.facts, inputFormat: this.inputFormat }, 'session started');
+    this.emit('start');
+    void this.runner.start();
+  }
+
+  /** Inbound audio in the transport's format. */
+  receiveAudio(frame: AudioFrame): void {
+    if (this.state !== 'live') return;
+    this.framesIn++;
+    if (this.init.mode === 'receive') return;
+    const converted = this.inbound.convert(frame);
+    this.runner.deliver(converted);
+    if (this.listenerCount('audio') > 0) this.emit('audio', converted);
+  }
+
+  receiveDtmf(digit: string): void {
+    if (this.state !== 'live') return;
+    this.log.debug({ digit }, 'dtmf');
+    this.emit('dtmf', digit);
+    this.runner.dtmf(digit);
+  }
+
+  /** The far end echoed a mark: `played`, or `flushed` when it comes back after a clear. */
+  acknowledgeMark(name: string): 'played' | 'flushed' {
+    return this.playback.acknowledge(name);
+  }
+
+  /** Queues audio (any format), an output or a CloseStream, as the handler's ctx.send does. */
+  send(item: EmitItem): void {
+    if (this.state !== 'live') return;
+    if (isAudioFrame(item)) {
+      if (this.init.mode !== 'send') this.playback.enqueue(this.outbound.convert(item));
+    } else if (item instanceof AdditionalOutputs) {
+      this.emit('output', item);
+    } else if (item instanceof CloseStream) {
+      void this.close(item.message);
+    } else {
+      this.fail(new TypeError(`A handler emitted something that is not audio, AdditionalOutputs or CloseStream: ${String(item)}`), 'emit');
+    }
+  }
+
+  /** Sends a message to the client, where the transport can carry it. */
+  sendMessage(message: ClientMessage): void {
+    if (this.state === 'closed') return;
+    this.emit('message', message);
+    this.init.link.sendMessage(message);
+  }
+
+  interrupt(): InterruptReport {
+    const report = this.playback.interrupt();
+    this.log.debug({ report }, 'interrupted');
+    return report;
+  }
+
+  /** Ends the session once queued audio has played (the handler's CloseStream). */
+  async close(message = 'The handler ended the stream.'): Promise<void> {
+    if (this.state !== 'live') return;
+    this.state = 'closing';
+    this.sendMessage({ type: 'end_stream', data: message });
+    await this.playback.drain();
+    this.finish('handler_closed', message);
+  }
+
+  /** Ends the session now. Idempotent; safe from any state. */
+  end(reason: EndReason, message: string = reason): void {
+    if (this.state === 'closed') return;
+    if (reason === 'time_limit' || reason === 'server_shutdown') this.sendMessage({ type: 'end_stream', data: message });
+    this.finish(reason, message);
+  }
+
+  private finish(reason: EndReason, message: string): void {
+    if (this.state === 'closed') return;
+    const wasStarted = this.state !== 'new';
+    this.state = 'closed';
+    this.timeLimit?.cancel();
+    this.abort.abort(new CallstreamError('SESSION_CLOSED', `Session ended: ${message}`));
+    this.playback.close();
+    void this.runner.stop();
+    this.init.link.close(reason, message);
+    this.init.slot?.release();
+    const info: StopInfo = { reason, message, durationMs: wasStarted ? Math.round(this.init.clock.now() - this.startedAt) : 0 };
+    this.log.info(
+      {
+        reason,
+        message,
+        durationMs: info.durationMs,
+        facts: this.facts,
+        framesIn: this.framesIn,
+        droppedInbound: this.droppedInbound,
+        droppedOutboundMs: this.droppedOutboundMs,
+        late: this.playback.lateCount,
+      },
+      'session stopped',
+    );
+    this.emit('stop', info);
+    this.resolveEnded(info);
+    this.removeAllListeners('audio');
+  }
+
+  private fail(error: unknown, during: string): void {
+    if (this.state === 'closed') return;
+    const wrapped = new CallstreamError('HANDLER_ERROR', `The handler failed in ${during}(): ${describeError(error)}`, { cause: error });
+    this.log.error({ err: error, during }, 'handler error: ending the session');
+    this.emit('error', wrapped);
+    this.sendMessage({ type: 'error', message: wrapped.message });
+    this.end('handler_error', wrapped.message);
+  }
+
+  private createContext(): SessionContext {
+    const session = this;
+    return {
+      id: this.id,
+      transport: this.transport,
+      facts: this.facts,
+      inputFormat: this.inputFormat,
+      signal: this.abort.signal,
+      log: this.log,
+      send: (item) => session.send(item),
+      interrupt: () => session.interrupt(),
+      sendMessage: (message) => session.sendMessage(message),
+      audio: () => session.runner.audio(),
+      close: (message) => void session.close(message),
+      on: (event, listener) => void session.on(event, listener as never),
+      off: (event, listener) => void session.off(event, listener as never),
+    };
+  }
+}

@@ -1,0 +1,77 @@
+import type { AudioFormat } from '../audio/frame.js';
+
+/** The wire a session arrived on. Handlers should not need it; it is there for logs and facts. */
+export type TransportKind = 'telephone' | 'webrtc' | 'websocket';
+
+/** Why a session ended. */
+export type EndReason =
+  | 'remote_stop'
+  | 'remote_closed'
+  | 'handler_closed'
+  | 'handler_error'
+  | 'time_limit'
+  | 'server_shutdown'
+  | 'protocol_error'
+  | 'hangup';
+
+/**
+ * What the transport knows about the caller. For a phone call these come from Twilio's webhook and
+ * the media stream's `start` message; other transports fill what they can.
+ */
+export interface CallFacts {
+  callSid?: string;
+  accountSid?: string;
+  streamSid?: string;
+  from?: string;
+  to?: string;
+  /** Twilio's `Direction`: `inbound`, `outbound-api`, `outbound-dial`. */
+  direction?: string;
+  callerName?: string;
+  /** `<Parameter>` values from TwiML (telephone) or the client's start message. */
+  customParameters: Record<string, string>;
+  /** Remote address of the connection, when known. */
+  remoteAddress?: string;
+}
+
+/** Progress of outbound audio at the far end. */
+export interface PlayedEvent {
+  /** Audio played since the session started (ms), as acknowledged or estimated. */
+  playedMs: number;
+  /** Audio sent or queued but not yet played (ms). */
+  pendingMs: number;
+  /** True when everything queued has been played: the handler's last utterance is over. */
+  idle: boolean;
+  /** How playedMs is known: far-end acknowledgements (Twilio marks) or the pacing clock. */
+  basis: 'marks' | 'clock';
+}
+
+/** What `session.interrupt()` reports about the reply it cut. */
+export interface InterruptReport {
+  /** Audio of the interrupted utterance the far end played (ms), the best figure known. */
+  playedMs: number;
+  /** Of playedMs, what the far end acknowledged (marks); equals playedMs when basis is `clock`. */
+  confirmedMs: number;
+  /** Audio of the interrupted utterance that was dropped or flushed unplayed (ms). */
+  unplayedMs: number;
+  basis: 'marks' | 'clock';
+}
+
+/** A message for the client (FastRTC's data-channel / WebSocket messages). */
+export type ClientMessage =
+  | { type: 'send_input' | 'fetch_output' | 'end_stream' | 'stopword' | 'log' | 'update_connection'; data: unknown }
+  | { type: 'error' | 'warning'; message: string };
+
+/** Resolved audio formats of a session. */
+export interface SessionFormats {
+  /** What the transport carries on the wire after its codec (μ-law 8 kHz for Twilio). */
+  transport: AudioFormat;
+  /** What the handler receives. */
+  handlerInput: AudioFormat;
+}
+
+/** How a session ended. */
+export interface StopInfo {
+  reason: EndReason;
+  message: string;
+  durationMs: number;
+}

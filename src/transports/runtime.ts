@@ -1,0 +1,28 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { ResolvedOptions } from '../options.js';
+import type { SessionRegistry, Slot } from '../session/registry.js';
+import type { Session, TransportLink } from '../session/session.js';
+import type { CallFacts } from '../session/types.js';
+
+/** What a transport may use of its Stream: options, limits, and a way to open sessions. */
+export interface TransportRuntime {
+  readonly options: ResolvedOptions;
+  readonly registry: SessionRegistry;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** False once the Stream is shutting down: new calls are refused. */
+  readonly accepting: boolean;
+  /** Opens a session (not started) holding `slot`. */
+  openSession(init: SessionOpening): Session;
+}
+
+export interface SessionOpening {
+  link: TransportLink;
+  facts: CallFacts;
+  slot: Slot;
+  id?: string;
+  /** Audio kept queued at the far end (ms); the transport knows what suits it. */
+  leadMs: number;
+  markEveryMs?: number;
+}

@@ -1,0 +1,89 @@
+import type { Context, Middleware } from 'koa';
+import { readForm } from '../../http/body.js';
+import { publicOrigin, webSocketOrigin } from '../../http/public-url.js';
+import type { IncomingCall } from '../../options.js';
+import { isValidTwilioSignature } from '../../twilio/signature.js';
+import type { TransportRuntime } from '../runtime.js';
+import type { CallTokens } from './call-tokens.js';
+import { CALL_TOKEN_PARAMETER, connectTwiml, rejectTwiml } from './twiml.js';
+
+/**
+ * `GET|POST {path}/telephone/incoming`: Twilio's voice webhook. Checks the signature (when an auth
+ * token is configured), reserves a place under the concurrency limit, and answers `<Connect><Stream>`
+ * TwiML carrying a one-time token, or `<Reject reason="busy"/>` at the limit.
+ */
+export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens, mountPath: string): Middleware {
+  return async (ctx: Context) => {
+    const { options } = runtime;
+    const params = ctx.method === 'POST' ? await readForm(ctx, options.maxBodyBytes) : queryParams(ctx);
+    const origin = publicOrigin(ctx, options.publicUrl);
+    const log = runtime.logger.child({ transport: 'telephone', callSid: params.CallSid });
+
+    if (options.twilioAuthToken) {
+      const url = origin + ctx.originalUrl;
+      const signed = ctx.method === 'POST' ? params : {};
+      if (!isValidTwilioSignature(options.twilioAuthToken, ctx.get('x-twilio-signature') || undefined, url, signed)) {
+        log.warn({ url, remoteAddress: ctx.ip }, 'webhook refused: missing or invalid X-Twilio-Signature');
+        ctx.status = 403;
+        ctx.body = 'Invalid or missing X-Twilio-Signature.';
+        return;
+      }
+    }
+
+    ctx.type = 'text/xml';
+    const slot = runtime.accepting ? runtime.registry.reserve('telephone') : undefined;
+    if (!slot) {
+      log.warn({ limit: options.concurrencyLimit, accepting: runtime.accepting }, 'call rejected: busy (concurrency limit or shutting down)');
+      ctx.body = rejectTwiml('busy');
+      return;
+    }
+    const call = toIncomingCall(params);
+    let custom: Record<string, string>;
+    try {
+      custom = await customParameters(options.customParameters, call);
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
+    const token = tokens.issue({ call, slot, parameters: custom });
+    const streamUrl = `${webSocketOrigin(origin)}${mountPath}/telephone/handler`;
+    ctx.body = connectTwiml({
+      streamUrl,
+      parameters: { ...custom, [CALL_TOKEN_PARAMETER]: token },
+      greeting: options.telephone.greeting,
+      goodbye: options.telephone.goodbye,
+    });
+    log.debug({ from: call.from, to: call.to, streamUrl }, 'incoming call: stream TwiML sent');
+  };
+}
+
+function queryParams(ctx: Context): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(ctx.querystring)) out[key] = value;
+  return out;
+}
+
+function toIncomingCall(params: Record<string, string>): IncomingCall {
+  return {
+    callSid: params.CallSid,
+    accountSid: params.AccountSid,
+    from: params.From,
+    to: params.To,
+    direction: params.Direction,
+    callerName: params.CallerName,
+    params,
+  };
+}
+
+async function customParameters(
+  source: TransportRuntime['options']['customParameters'],
+  call: IncomingCall,
+): Promise<Record<string, string>> {
+  const values = typeof source === 'function' ? await source(call) : (source ?? {});
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (name === CALL_TOKEN_PARAMETER) continue;
+    out[name] = String(value);
+  }
+  return out;
+}

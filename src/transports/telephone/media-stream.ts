@@ -1,0 +1,181 @@
+import type WebSocket from 'ws';
+import { mulawFrame } from '../../audio/frame.js';
+import type { TimerHandle } from '../../clock.js';
+import type { Logger } from '../../logger.js';
+import type { Session } from '../../session/session.js';
+import type { CallFacts } from '../../session/types.js';
+import type { TransportRuntime } from '../runtime.js';
+import { closeReason, CloseCode, decodeBase64Strict, parseJsonObject } from '../wire.js';
+import type { CallTokens, PendingCall } from './call-tokens.js';
+import { TelephoneLink } from './telephone-link.js';
+import { CALL_TOKEN_PARAMETER } from './twiml.js';
+
+const DTMF_DIGIT = /^[0-9*#A-D]$/;
+
+/**
+ * One Twilio Media Streams WebSocket: `connected`, `start`, `media`, `dtmf`, `mark`, `stop` in;
+ * everything else is the session's job. Protocol violations close the socket with a code that says
+ * what went wrong; they never reach the handler or other calls.
+ */
+export class MediaStreamConnection {
+  private session: Session | undefined;
+  private readonly log: Logger;
+  private startTimer: TimerHandle | undefined;
+  private closed = false;
+  private warnedUnknown = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly runtime: TransportRuntime,
+    private readonly tokens: CallTokens,
+    private readonly remoteAddress: string | undefined,
+  ) {
+    this.log = runtime.logger.child({ transport: 'telephone', remoteAddress });
+    this.startTimer = runtime.clock.after(runtime.options.telephone.startTimeoutMs, () =>
+      this.refuse(CloseCode.policyViolation, `No start message within ${runtime.options.telephone.startTimeoutMs} ms.`),
+    );
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    ws.on('error', (error) => {
+      this.log.warn({ err: error }, 'media stream socket error');
+      this.session?.end('protocol_error', error.message);
+    });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) return this.refuse(CloseCode.unsupportedData, 'Binary frames are not part of the Media Streams protocol.');
+    const message = parseJsonObject(data.toString('utf8'));
+    if (!message) return this.refuse(CloseCode.invalidPayload, 'A frame is not a JSON object.');
+    switch (message.event) {
+      case 'media':
+        return this.onMedia(message);
+      case 'mark':
+        return this.onMark(message);
+      case 'dtmf':
+        return this.onDtmf(message);
+      case 'start':
+        return this.onStart(message);
+      case 'stop':
+        if (!this.session) return this.refuse(CloseCode.protocolError, 'stop before start.');
+        this.session.end('remote_stop', 'Twilio stopped the stream.');
+        return;
+      case 'connected':
+        if (this.session) return this.refuse(CloseCode.protocolError, 'connected after start.');
+        return;
+      default:
+        if (typeof message.event !== 'string') return this.refuse(CloseCode.protocolError, 'A message has no event field.');
+        if (!this.warnedUnknown) this.log.warn({ event: message.event.slice(0, 40) }, 'unknown media stream event ignored');
+        this.warnedUnknown = true;
+    }
+  }
+
+  private onStart(message: Record<string, unknown>): void {
+    if (this.session) return this.refuse(CloseCode.protocolError, 'A second start message.');
+    const start = message.start as Record<string, unknown> | undefined;
+    const streamSid = str(message.streamSid) ?? str(start?.streamSid);
+    if (!start || typeof start !== 'object' || !streamSid) {
+      return this.refuse(CloseCode.protocolError, 'The start message lacks start or streamSid.');
+    }
+    const customParameters = stringRecord(start.customParameters);
+    const token = customParameters[CALL_TOKEN_PARAMETER];
+    delete customParameters[CALL_TOKEN_PARAMETER];
+    const callSid = str(start.callSid);
+
+    const pending = this.tokens.take(token);
+    if (!pending && (this.runtime.options.twilioAuthToken || token !== undefined)) {
+      return this.refuse(CloseCode.policyViolation, 'Missing, used or unknown call token: streams must follow the webhook.');
+    }
+    if (pending?.call.callSid && callSid && pending.call.callSid !== callSid) {
+      pending.slot.release();
+      return this.refuse(CloseCode.policyViolation, 'The call token belongs to another call.');
+    }
+    const slot = pending?.slot ?? (this.runtime.accepting ? this.runtime.registry.reserve('telephone') : undefined);
+    if (!slot) return this.refuse(CloseCode.tryAgainLater, 'Concurrency limit reached.');
+
+    this.startTimer?.cancel();
+    const facts = callFacts(pending, { callSid, accountSid: str(start.accountSid), streamSid, customParameters }, this.remoteAddress);
+    const { telephone } = this.runtime.options;
+    const session = this.runtime.openSession({
+      link: new TelephoneLink(this.ws, streamSid, this.log),
+      facts,
+      slot,
+      leadMs: telephone.leadMs,
+      markEveryMs: telephone.markEveryMs,
+    });
+    this.session = session;
+    session.start();
+  }
+
+  private onMedia(message: Record<string, unknown>): void {
+    const session = this.session;
+    if (!session) return this.refuse(CloseCode.protocolError, 'media before start.');
+    const media = message.media as Record<string, unknown> | undefined;
+    const payload = media?.payload;
+    if (typeof payload !== 'string') return this.refuse(CloseCode.protocolError, 'A media message lacks media.payload.');
+    if (media?.track !== undefined && media.track !== 'inbound') return;
+    const bytes = decodeBase64Strict(payload);
+    if (!bytes) return this.refuse(CloseCode.invalidPayload, 'media.payload is not valid base64.');
+    if (bytes.length > 0) session.receiveAudio(mulawFrame(bytes));
+  }
+
+  private onMark(message: Record<string, unknown>): void {
+    if (!this.session) return this.refuse(CloseCode.protocolError, 'mark before start.');
+    const name = str((message.mark as Record<string, unknown> | undefined)?.name);
+    if (name === undefined) return this.refuse(CloseCode.protocolError, 'A mark message lacks mark.name.');
+    this.session.acknowledgeMark(name);
+  }
+
+  private onDtmf(message: Record<string, unknown>): void {
+    if (!this.session) return this.refuse(CloseCode.protocolError, 'dtmf before start.');
+    const digit = str((message.dtmf as Record<string, unknown> | undefined)?.digit);
+    if (digit === undefined || !DTMF_DIGIT.test(digit)) return this.refuse(CloseCode.protocolError, 'A dtmf message lacks a valid dtmf.digit.');
+    this.session.receiveDtmf(digit);
+  }
+
+  /** Closes the socket because the peer broke the protocol (logged once). */
+  private refuse(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.startTimer?.cancel();
+    this.log.warn({ code, reason, sessionId: this.session?.id }, 'media stream closed: protocol error');
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
+    this.session?.end('protocol_error', reason);
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.closed = true;
+    this.startTimer?.cancel();
+    this.session?.end('remote_closed', `The media stream closed (${code}${reason ? `: ${reason}` : ''}).`);
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof value !== 'object' || value === null) return out;
+  for (const [key, item] of Object.entries(value)) if (typeof item === 'string') out[key] = item;
+  return out;
+}
+
+function callFacts(
+  pending: PendingCall | undefined,
+  fromStart: Pick<CallFacts, 'callSid' | 'accountSid' | 'streamSid' | 'customParameters'>,
+  remoteAddress: string | undefined,
+): CallFacts {
+  const call = pending?.call;
+  return {
+    callSid: fromStart.callSid ?? call?.callSid,
+    accountSid: fromStart.accountSid ?? call?.accountSid,
+    streamSid: fromStart.streamSid,
+    from: call?.from,
+    to: call?.to,
+    direction: call?.direction,
+    callerName: call?.callerName,
+    customParameters: { ...pending?.parameters, ...fromStart.customParameters },
+    remoteAddress,
+  };
+}

@@ -1,0 +1,67 @@
+import WebSocket from 'ws';
+import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
+import type { Logger } from '../../logger.js';
+import type { TransportLink } from '../../session/session.js';
+import type { ClientMessage, EndReason } from '../../session/types.js';
+import { closeReason, CloseCode, encodeBase64 } from '../wire.js';
+
+const PHONE_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
+
+/** Close code for each way a session can end. */
+export function closeCodeFor(reason: EndReason): number {
+  switch (reason) {
+    case 'protocol_error':
+      return CloseCode.protocolError;
+    case 'handler_error':
+      return CloseCode.internalError;
+    case 'server_shutdown':
+      return CloseCode.goingAway;
+    default:
+      return CloseCode.normal;
+  }
+}
+
+/** A Twilio media stream seen from the session: media, mark and clear messages out. */
+export class TelephoneLink implements TransportLink {
+  readonly kind = 'telephone' as const;
+  readonly format = PHONE_FORMAT;
+  private readonly mediaPrefix: string;
+  private readonly sidJson: string;
+
+  constructor(
+    private readonly ws: WebSocket,
+    streamSid: string,
+    private readonly log: Logger,
+  ) {
+    this.sidJson = JSON.stringify(streamSid);
+    this.mediaPrefix = `{"event":"media","streamSid":${this.sidJson},"media":{"payload":"`;
+  }
+
+  sendAudio(frame: AudioFrame): void {
+    if (frame.encoding !== 'mulaw') throw new TypeError('TelephoneLink sends μ-law only');
+    this.write(this.mediaPrefix + encodeBase64(frame.bytes) + '"}}');
+  }
+
+  sendMark(name: string): void {
+    this.write(`{"event":"mark","streamSid":${this.sidJson},"mark":{"name":${JSON.stringify(name)}}}`);
+  }
+
+  clear(): void {
+    this.write(`{"event":"clear","streamSid":${this.sidJson}}`);
+  }
+
+  sendMessage(message: ClientMessage): void {
+    // Twilio's socket has no place for these: log them instead of breaking its protocol.
+    this.log.debug({ message }, 'client message (not sent to Twilio)');
+  }
+
+  close(reason: EndReason, message: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.close(closeCodeFor(reason), closeReason(message));
+    }
+  }
+
+  private write(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+}

@@ -1,0 +1,37 @@
+import twilio from 'twilio';
+
+/** The parameter that carries the per-call token from the webhook to the media stream's `start`. */
+export const CALL_TOKEN_PARAMETER = 'callstreamToken';
+
+export interface ConnectTwimlOptions {
+  /** The `wss://` URL of the media stream (no query string: Twilio does not allow one). */
+  streamUrl: string;
+  parameters: Record<string, string>;
+  greeting?: string;
+  goodbye?: string;
+}
+
+/** `<Connect><Stream>` TwiML with `<Parameter>`s, built with the twilio helper. */
+export function connectTwiml(options: ConnectTwimlOptions): string {
+  const response = new twilio.twiml.VoiceResponse();
+  if (options.greeting) response.say(options.greeting);
+  const stream = response.connect().stream({ url: options.streamUrl });
+  for (const [name, value] of Object.entries(options.parameters)) stream.parameter({ name, value });
+  if (options.goodbye) response.say(options.goodbye);
+  return response.toString();
+}
+
+/** `<Reject reason="busy"/>`: what a caller over the concurrency limit gets. */
+export function rejectTwiml(reason: 'busy' | 'rejected' = 'busy'): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.reject({ reason });
+  return response.toString();
+}
+
+/** Says a sentence and hangs up: for calls this Stream cannot serve. */
+export function sayAndHangUpTwiml(sentence: string): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.say(sentence);
+  response.hangup();
+  return response.toString();
+}

@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { resolveOptions } from '../src/options.js';
+
+describe('Stream options', () => {
+  it('defaults for a telephony gateway: audio, send-receive, unlimited, no time limit', () => {
+    const options = resolveOptions({}, {});
+    expect(options.modality).to.equal('audio');
+    expect(options.mode).to.equal('send-receive');
+    expect(options.concurrencyLimit).to.equal(Infinity);
+    expect(options.timeLimitMs).to.equal(undefined);
+    expect(options.twilioAuthToken).to.equal(undefined);
+  });
+
+  it('reads PUBLIC_URL and TWILIO_AUTH_TOKEN from the environment', () => {
+    const options = resolveOptions({}, { PUBLIC_URL: 'https://example.com/', TWILIO_AUTH_TOKEN: 'tok' });
+    expect(options.publicUrl).to.equal('https://example.com');
+    expect(options.twilioAuthToken).to.equal('tok');
+  });
+
+  it('refuses nonsense with clear messages', () => {
+    expect(() => resolveOptions({ concurrencyLimit: 0 }, {})).to.throw(/concurrencyLimit/);
+    expect(() => resolveOptions({ timeLimit: -1 }, {})).to.throw(/timeLimit/);
+    expect(() => resolveOptions({ publicUrl: 'not a url' }, {})).to.throw(/publicUrl/);
+    expect(() => resolveOptions({ publicUrl: 'https://example.com/voice' }, {})).to.throw(/without a path/);
+    expect(() => resolveOptions({ telephone: { leadMs: 5 } }, {})).to.throw(/leadMs/);
+  });
+
+  it('treats null and Infinity as unlimited', () => {
+    expect(resolveOptions({ concurrencyLimit: null }, {}).concurrencyLimit).to.equal(Infinity);
+    expect(resolveOptions({ concurrencyLimit: Infinity }, {}).concurrencyLimit).to.equal(Infinity);
+    expect(resolveOptions({ timeLimit: 30 }, {}).timeLimitMs).to.equal(30000);
+  });
+});

@@ -1,0 +1,50 @@
+import http from 'node:http';
+import Koa from 'koa';
+import { listen, type RunningServer } from '../../src/server.js';
+import { Stream } from '../../src/stream.js';
+import type { StreamOptions } from '../../src/options.js';
+import type { AudioHandler } from '../../src/session/handler.js';
+import { createLogger } from '../../src/logger.js';
+
+export const PUBLIC_URL = 'https://voice.example.test';
+export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
+
+export interface TestServer {
+  stream: Stream;
+  app: Koa;
+  running: RunningServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A Stream mounted on a fresh Koa app, listening on a free loopback port. */
+export async function startTestServer(
+  handler: AudioHandler,
+  options: StreamOptions = {},
+  extra: { path?: string; serverOptions?: http.ServerOptions } = {},
+): Promise<TestServer> {
+  const app = new Koa();
+  const stream = new Stream(handler, {
+    publicUrl: PUBLIC_URL,
+    twilioAuthToken: AUTH_TOKEN,
+    logger: createLogger({ level: process.env.LOG_LEVEL ?? 'silent' }),
+    ...options,
+  });
+  stream.mount(app, extra.path ?? '');
+  const running = await listen(app, '127.0.0.1', 0, extra.serverOptions);
+  return {
+    stream,
+    app,
+    running,
+    url: running.url,
+    async close() {
+      const closed = running.close();
+      await stream.shutdown();
+      running.server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** Resolves after `ms` (for tests that must let real time pass, e.g. socket timeouts). */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
