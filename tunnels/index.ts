@@ -1,0 +1,2 @@
+/** Public tunnels for fastphone (`callstream/tunnels`). */
+export type { OpenTunnel, OpenTunnelEvents, Tunnel } from './tunnel.js';
