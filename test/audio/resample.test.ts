@@ -57,7 +57,7 @@ const dB = (ratio: number): number => 20 * Math.log10(ratio);
 
 /** Least-squares fit of a sinusoid at `freq` to x[from..to): its amplitude and the RMS left over. */
 function fitTone(x: Int16Array, freq: number, rate: number, from: number, to: number): { amplitude: number; residual: number } {
-  let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0; // prettier-ignore
+  let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
   for (let i = from; i < to; i++) {
     const w = (2 * Math.PI * freq * i) / rate;
     const s = Math.sin(w);
@@ -134,6 +134,14 @@ describe('audio/resample', () => {
         }
       });
     }
+
+    it('treats a long buffer in one call like 20 ms chunks (it is sliced internally)', () => {
+      const input = testSignal(8000, 80000, 3); // 10 s
+      const whole = feed(new Resampler(8000, 48000), input);
+      const chunked = feed(new Resampler(8000, 48000), input, [160]);
+      expect(whole.length).to.equal(480000 + new Resampler(8000, 48000).delaySamples);
+      expect(chunked.findIndex((v, i) => v !== whole[i])).to.equal(-1);
+    });
 
     it('gives the same output with and without the SIMD kernel', () => {
       for (const [from, to] of PAIRS) {
