@@ -47,6 +47,39 @@ export interface TelephoneOptions {
   goodbye?: string;
 }
 
+/** What the built-in page shows (FastRTC's ui_args, TypeScript names). */
+export interface UiArgs {
+  title?: string;
+  subtitle?: string;
+  /** Label of the start button. */
+  startLabel?: string;
+  stopLabel?: string;
+  /** Accent colour (CSS). */
+  accentColor?: string;
+  /** Show the DTMF keypad (default true). */
+  keypad?: boolean;
+}
+
+/** Options of the browser (WebRTC) path. */
+export interface WebRtcOptions {
+  /** Codec offered to browsers: `opus` (default; PCMU offered as fallback) or `pcmu` only. */
+  codec?: 'opus' | 'pcmu';
+  /** A peer that is not connected within this time is dropped (ms). Default 30000. */
+  connectTimeoutMs?: number;
+  /** A disconnected peer that does not come back within this time ends its session (ms). Default 5000. */
+  disconnectGraceMs?: number;
+  /** A peer that sends no audio for this long is ended, as a killed tab does (ms; 0 = never). Default 10000. */
+  inactivityTimeoutMs?: number;
+  /** Packets held after a gap waiting for the late one before it is concealed. Default 3 (60 ms). */
+  reorderWindow?: number;
+  /** Extra host candidates (e.g. `127.0.0.1` on a loopback-only host). */
+  iceAdditionalHostAddresses?: string[];
+  /** UDP ports for ICE, e.g. [40000, 40100] behind a firewall. */
+  icePortRange?: [number, number];
+  /** Gather IPv6 candidates too. Default false. */
+  iceUseIpv6?: boolean;
+}
+
 /** Values for `<Parameter>` elements, or a function computing them per call. */
 export type CustomParameters =
   | Record<string, string>
@@ -73,6 +106,7 @@ export interface StreamOptions {
   /** Extra `<Parameter>`s for the media stream; they reach the handler in `ctx.facts.customParameters`. */
   customParameters?: CustomParameters;
   telephone?: TelephoneOptions;
+  webrtc?: WebRtcOptions;
   /** Outbound audio queued beyond this is dropped and counted (ms). Default 300000. */
   maxQueuedMs?: number;
   /** Inbound frames held while the handler is busy; older ones are dropped and counted. Default 50 (1 s). */
@@ -85,15 +119,15 @@ export interface StreamOptions {
   clock?: Clock;
 
   // Filled in by later issues (typed now so code can be written against them):
-  /** Given to the browser (ICE/TURN servers); may be a function called per page load. WebRTC issue. */
+  /** Given to the browser (ICE/TURN servers) by `GET {path}/webrtc/configuration`; may be a function called per request (fresh TURN credentials). */
   rtcConfiguration?: RtcConfiguration | (() => RtcConfiguration | Promise<RtcConfiguration>);
-  /** ICE servers of the server's own peer connections. None by default. WebRTC issue. */
+  /** ICE servers of the server's own peer connections. None by default (nothing reaches outside). */
   serverRtcConfiguration?: RtcConfiguration;
-  /** getUserMedia constraints for the built-in page. WebRTC issue. */
+  /** getUserMedia audio constraints for the built-in page. */
   trackConstraints?: Record<string, unknown>;
-  /** Accept tracks beyond the modality instead of refusing the offer. WebRTC issue. */
+  /** Accept tracks beyond the modality instead of refusing the offer (video issue). */
   allowExtraTracks?: boolean;
-  /** Encoder parameters the built-in page applies to its senders. WebRTC issue. */
+  /** Encoder parameters the built-in page applies to its senders (RTCRtpSender.setParameters). */
   rtpParams?: Record<string, unknown>;
   /** Inputs the handler reads (text, number, slider, checkbox, select). WebSocket/inputs issue. */
   additionalInputs?: unknown[];
@@ -101,8 +135,8 @@ export interface StreamOptions {
   additionalOutputs?: unknown[];
   /** Folds a new AdditionalOutputs into what the page shows. WebSocket/inputs issue. */
   additionalOutputsHandler?: (previous: unknown, ...values: unknown[]) => unknown;
-  /** Title, subtitle and labels of the built-in page. WebRTC issue. */
-  uiArgs?: Record<string, unknown>;
+  /** Title, subtitle and labels of the built-in page. */
+  uiArgs?: UiArgs;
 }
 
 /** Options with every default applied. */
@@ -115,6 +149,13 @@ export interface ResolvedOptions {
   twilioAuthToken: string | undefined;
   customParameters: CustomParameters | undefined;
   telephone: Required<Omit<TelephoneOptions, 'greeting' | 'goodbye'>> & Pick<TelephoneOptions, 'greeting' | 'goodbye'>;
+  webrtc: Required<Omit<WebRtcOptions, 'iceAdditionalHostAddresses' | 'icePortRange'>> &
+    Pick<WebRtcOptions, 'iceAdditionalHostAddresses' | 'icePortRange'>;
+  rtcConfiguration: StreamOptions['rtcConfiguration'];
+  serverRtcConfiguration: RtcConfiguration | undefined;
+  trackConstraints: Record<string, unknown> | undefined;
+  rtpParams: Record<string, unknown> | undefined;
+  uiArgs: UiArgs;
   maxQueuedMs: number;
   inboundBacklog: number;
   aheadMs: number;
@@ -131,6 +172,10 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     throw new TypeError(`timeLimit must be a positive number of seconds or null; got ${String(timeLimit)}.`);
   }
   const telephone = options.telephone ?? {};
+  const webrtc = options.webrtc ?? {};
+  if (webrtc.codec !== undefined && webrtc.codec !== 'opus' && webrtc.codec !== 'pcmu') {
+    throw new TypeError(`webrtc.codec must be "opus" or "pcmu"; got ${String(webrtc.codec)}.`);
+  }
   const leadMs = telephone.leadMs ?? 160;
   if (leadMs < 20) throw new TypeError(`telephone.leadMs must be at least 20 (one frame); got ${leadMs}.`);
   return {
@@ -149,6 +194,21 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
       greeting: telephone.greeting,
       goodbye: telephone.goodbye,
     },
+    webrtc: {
+      codec: webrtc.codec ?? 'opus',
+      connectTimeoutMs: webrtc.connectTimeoutMs ?? 30_000,
+      disconnectGraceMs: webrtc.disconnectGraceMs ?? 5000,
+      reorderWindow: webrtc.reorderWindow ?? 3,
+      inactivityTimeoutMs: webrtc.inactivityTimeoutMs ?? 10_000,
+      iceAdditionalHostAddresses: webrtc.iceAdditionalHostAddresses,
+      icePortRange: webrtc.icePortRange,
+      iceUseIpv6: webrtc.iceUseIpv6 ?? false,
+    },
+    rtcConfiguration: options.rtcConfiguration,
+    serverRtcConfiguration: options.serverRtcConfiguration,
+    trackConstraints: options.trackConstraints,
+    rtpParams: options.rtpParams,
+    uiArgs: options.uiArgs ?? {},
     maxQueuedMs: options.maxQueuedMs ?? 300_000,
     inboundBacklog: options.inboundBacklog ?? 50,
     aheadMs: options.aheadMs ?? 1000,

@@ -15,6 +15,8 @@ import { CallTokens } from './transports/telephone/call-tokens.js';
 import { incomingCallRoute } from './transports/telephone/incoming.js';
 import { mediaStreamRoute } from './transports/telephone/media-route.js';
 import type { SessionOpening, TransportRuntime } from './transports/runtime.js';
+import { WebRtcPeers } from './transports/webrtc/offer-route.js';
+import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.js';
 import { landingPage } from './ui/landing.js';
 
 export interface StreamEvents {
@@ -34,6 +36,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   readonly clock: Clock;
   private readonly sessions = new Map<string, Session>();
   private readonly tokens: CallTokens;
+  private readonly webrtc: WebRtcPeers;
   private shuttingDown = false;
 
   constructor(handler: AudioHandler, options: StreamOptions = {}) {
@@ -50,6 +53,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.clock = options.clock ?? systemClock;
     this.registry = new SessionRegistry(this.options.concurrencyLimit, this.clock);
     this.tokens = new CallTokens(this.clock, this.options.telephone.connectTimeoutMs);
+    this.webrtc = new WebRtcPeers(this);
   }
 
   /** False once shutdown has begun: new sessions are refused. */
@@ -82,6 +86,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     router.get('/', landingPage(this, prefix));
     router.all('/telephone/incoming', incomingCallRoute(this, this.tokens, prefix));
     router.get('/telephone/handler', mediaStreamRoute(this, this.tokens));
+    router.post('/webrtc/offer', this.webrtc.route());
+    router.get('/webrtc/configuration', rtcConfigurationRoute(this.options.rtcConfiguration));
     app.use(router.routes());
     app.use(router.allowedMethods());
     return router;
@@ -120,14 +126,16 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.shuttingDown = true;
     this.tokens.clear();
     const live = [...this.sessions.values()];
-    if (live.length === 0) return;
-    this.logger.info({ sessions: live.length, graceMs }, 'shutting down: ending live sessions');
-    const allEnded = Promise.all(live.map((s) => s.ended));
-    if (graceMs > 0) {
-      await Promise.race([allEnded, new Promise<void>((resolve) => this.clock.after(graceMs, resolve))]);
+    if (live.length > 0) {
+      this.logger.info({ sessions: live.length, graceMs }, 'shutting down: ending live sessions');
+      const allEnded = Promise.all(live.map((s) => s.ended));
+      if (graceMs > 0) {
+        await Promise.race([allEnded, new Promise<void>((resolve) => this.clock.after(graceMs, resolve))]);
+      }
+      for (const session of live) session.end('server_shutdown', 'The server is shutting down.');
+      await allEnded;
     }
-    for (const session of live) session.end('server_shutdown', 'The server is shutting down.');
-    await allEnded;
+    this.webrtc.closeAll('The server is shutting down.');
   }
 }
 

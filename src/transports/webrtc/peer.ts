@@ -1,0 +1,215 @@
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  type RTCDataChannel,
+  type RTCIceCandidateInit,
+  type RtpPacket,
+  useOPUS,
+  usePCMU,
+} from 'werift';
+import type { TimerHandle } from '../../clock.js';
+import { CallstreamError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { Slot } from '../../session/registry.js';
+import type { Session } from '../../session/session.js';
+import type { TransportRuntime } from '../runtime.js';
+import { codecForMimeType, type RtpAudioCodec } from './audio-codecs.js';
+import { type OrderedPacket, ReorderBuffer } from './reorder-buffer.js';
+import { WebRtcLink } from './webrtc-link.js';
+
+const DIRECTION = { 'send-receive': 'sendrecv', receive: 'sendonly', send: 'recvonly' } as const;
+
+export interface PeerInit {
+  id: string;
+  slot: Slot;
+  remoteAddress?: string;
+  onClosed: () => void;
+}
+
+/**
+ * One browser peer: answers its offer with werift, turns inbound RTP into session frames (reordered,
+ * losses concealed) and data-channel messages into session events, and ends the session when the
+ * connection fails or closes. The session starts when ICE+DTLS are connected.
+ */
+export class WebRtcPeer {
+  readonly id: string;
+  session: Session | undefined;
+  private readonly pc: RTCPeerConnection;
+  private readonly outbound = new MediaStreamTrack({ kind: 'audio' });
+  private readonly log: Logger;
+  private codec: RtpAudioCodec | undefined;
+  private link: WebRtcLink | undefined;
+  private reorder: ReorderBuffer | undefined;
+  private connectTimer: TimerHandle | undefined;
+  private disconnectTimer: TimerHandle | undefined;
+  private closed = false;
+  private lastRtpAt = 0;
+  private inactivity: TimerHandle | undefined;
+
+  constructor(
+    private readonly runtime: TransportRuntime,
+    private readonly init: PeerInit,
+  ) {
+    this.id = init.id;
+    this.log = runtime.logger.child({ transport: 'webrtc', sessionId: init.id });
+    const { webrtc } = runtime.options;
+    const server = runtime.options.serverRtcConfiguration;
+    const codecs = webrtc.codec === 'pcmu' ? [usePCMU()] : [useOPUS(), usePCMU()];
+    this.pc = new RTCPeerConnection({
+      bundlePolicy: 'max-bundle',
+      iceServers: (server?.iceServers ?? []).flatMap((s) =>
+        (Array.isArray(s.urls) ? s.urls : [s.urls]).map((urls) => ({ urls, username: s.username, credential: s.credential })),
+      ),
+      iceTransportPolicy: server?.iceTransportPolicy ?? 'all',
+      codecs: { audio: codecs, video: [] },
+      iceUseIpv6: webrtc.iceUseIpv6,
+      iceAdditionalHostAddresses: webrtc.iceAdditionalHostAddresses,
+      icePortRange: webrtc.icePortRange,
+    });
+    const transceiver = this.pc.addTransceiver(this.outbound, { direction: DIRECTION[runtime.options.mode] });
+    transceiver.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => this.onRtp(rtp)));
+    this.pc.onDataChannel.subscribe((channel) => this.onDataChannel(channel));
+    this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
+    this.connectTimer = runtime.clock.after(webrtc.connectTimeoutMs, () => {
+      if (!this.session?.isLive) this.close(`No connection within ${webrtc.connectTimeoutMs} ms.`);
+    });
+  }
+
+  /** Applies the browser's offer and returns werift's answer (its ICE candidates included). */
+  async answer(sdp: string, candidates: RTCIceCandidateInit[]): Promise<{ sdp: string; type: 'answer' }> {
+    try {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    } catch (error) {
+      throw new CallstreamError('BAD_REQUEST', `The offer's SDP was refused: ${(error as Error).message}`, { cause: error });
+    }
+    for (const candidate of candidates) await this.addCandidate(candidate);
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const transceiver = this.pc.getTransceivers()[0];
+    const negotiated = transceiver?.codecs[0];
+    const codec = negotiated ? codecForMimeType(negotiated.mimeType) : undefined;
+    if (!codec) throw new CallstreamError('BAD_REQUEST', 'The offer has no audio codec callstream speaks (Opus or PCMU).');
+    this.codec = codec;
+    this.link = new WebRtcLink(this.pc, this.outbound, codec, this.runtime.clock, this.log);
+    this.reorder = new ReorderBuffer(
+      { maxHold: this.runtime.options.webrtc.reorderWindow, samplesPerPacket: codec.samplesPerPacket, maxFill: 50 },
+      (packet) => this.onOrderedPacket(packet),
+    );
+    this.session = this.runtime.openSession({
+      id: this.id,
+      link: this.link,
+      facts: { customParameters: {}, remoteAddress: this.init.remoteAddress },
+      slot: this.init.slot,
+      leadMs: 20,
+    });
+    this.session.once('stop', () => this.close('session ended'));
+    const local = this.pc.localDescription;
+    if (!local) throw new Error('werift produced no local description');
+    this.log.debug({ codec: codec.name }, 'answered offer');
+    return { sdp: local.sdp, type: 'answer' };
+  }
+
+  /** A trickled candidate from the browser. Invalid ones throw a BAD_REQUEST error. */
+  async addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (error) {
+      throw new CallstreamError('BAD_REQUEST', `invalid_candidate_format: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Ends the session (if any) and frees the peer, its sockets and timers. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connectTimer?.cancel();
+    this.disconnectTimer?.cancel();
+    this.inactivity?.cancel();
+    this.reorder?.flush();
+    if (this.session) this.session.end('remote_closed', reason);
+    else this.init.slot.release();
+    this.pc.close().catch(() => {});
+    this.init.onClosed();
+  }
+
+  private onConnectionState(state: string): void {
+    this.log.debug({ state }, 'connection state');
+    if (state === 'connected') {
+      this.disconnectTimer?.cancel();
+      this.disconnectTimer = undefined;
+      this.connectTimer?.cancel();
+      if (this.session && !this.session.isLive && !this.session.isClosed) {
+        this.session.start();
+        this.watchInactivity();
+      }
+    } else if (state === 'disconnected') {
+      this.disconnectTimer ??= this.runtime.clock.after(this.runtime.options.webrtc.disconnectGraceMs, () => this.close('The connection was lost.'));
+    } else if (state === 'failed' || state === 'closed') {
+      this.close(`The peer connection ${state}.`);
+    }
+  }
+
+  /** A killed tab sends nothing more; werift's ICE notices only after ~30 s. Media silence ends it sooner. */
+  private watchInactivity(): void {
+    const timeoutMs = this.runtime.options.webrtc.inactivityTimeoutMs;
+    if (this.runtime.options.mode === 'receive' || timeoutMs <= 0) return;
+    this.lastRtpAt = this.runtime.clock.now();
+    const check = () => {
+      const idle = this.runtime.clock.now() - this.lastRtpAt;
+      if (idle >= timeoutMs) return this.close(`No audio from the browser for ${Math.round(idle)} ms.`);
+      this.inactivity = this.runtime.clock.after(timeoutMs - idle, check);
+    };
+    this.inactivity = this.runtime.clock.after(timeoutMs, check);
+  }
+
+  private onRtp(rtp: RtpPacket): void {
+    if (!this.reorder || this.closed) return;
+    this.lastRtpAt = this.runtime.clock.now();
+    this.reorder.push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.payload);
+  }
+
+  private onOrderedPacket(packet: OrderedPacket): void {
+    const session = this.session;
+    const codec = this.codec;
+    if (!session || !codec || !session.isLive) return;
+    try {
+      const frame = packet.kind === 'packet' ? codec.decode(packet.payload) : packet.kind === 'lost' ? codec.conceal() : codec.silence();
+      session.receiveAudio(frame);
+    } catch (error) {
+      this.log.debug({ err: error }, 'undecodable RTP payload: concealed');
+      session.receiveAudio(codec.conceal());
+    }
+  }
+
+  private onDataChannel(channel: RTCDataChannel): void {
+    const attach = () => this.link?.attachChannel(channel);
+    if (channel.readyState === 'open') attach();
+    channel.stateChanged.subscribe((state) => {
+      if (state === 'open') attach();
+      // The page closed its channel: the tab is going away (ICE would notice only after ~30 s).
+      if (state === 'closed') this.close('The browser closed the data channel.');
+    });
+    channel.onMessage.subscribe((data) => this.onChannelMessage(typeof data === 'string' ? data : data.toString('utf8')));
+  }
+
+  private onChannelMessage(text: string): void {
+    const session = this.session;
+    if (!session) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      message = undefined;
+    }
+    const typed = message as { type?: unknown; data?: unknown } | undefined;
+    if (typed?.type === 'dtmf' && typeof typed.data === 'string' && /^[0-9*#A-D]$/.test(typed.data)) {
+      session.receiveDtmf(typed.data);
+      return;
+    }
+    // FastRTC answers any other client text with a log echo.
+    session.sendMessage({ type: 'log', data: `Server received: ${text.slice(0, 200)}` });
+  }
+}

@@ -1,0 +1,127 @@
+import {
+  MediaStreamTrack,
+  type RTCDataChannel,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  type RTCRtpCodecParameters,
+  useOPUS,
+  usePCMU,
+} from 'werift';
+import { OpusCodec } from '../../src/audio/opus.js';
+
+export interface ReceivedPacket {
+  sequenceNumber: number;
+  timestamp: number;
+  payload: Buffer;
+  at: number;
+}
+
+export interface TestPeerOptions {
+  codec?: 'opus' | 'pcmu';
+  direction?: 'sendrecv' | 'sendonly' | 'recvonly';
+  /** Trickle candidates to the server instead of relying on the ones in the offer. */
+  trickle?: boolean;
+  dataChannel?: boolean;
+}
+
+/**
+ * A werift peer playing the browser: offers audio (+ the "text" data channel), posts to the offer
+ * route, sends RTP it is given and records what comes back.
+ */
+export class TestPeer {
+  readonly pc: RTCPeerConnection;
+  readonly track = new MediaStreamTrack({ kind: 'audio' });
+  readonly received: ReceivedPacket[] = [];
+  readonly messages: Record<string, unknown>[] = [];
+  channel: RTCDataChannel | undefined;
+  readonly codecName: 'opus' | 'pcmu';
+  readonly opus = new OpusCodec(48000);
+  private sequenceNumber = 1000;
+  private timestamp = 5000;
+
+  constructor(
+    readonly baseUrl: string,
+    readonly id: string,
+    private readonly options: TestPeerOptions = {},
+  ) {
+    this.codecName = options.codec ?? 'opus';
+    const codecs: RTCRtpCodecParameters[] = this.codecName === 'opus' ? [useOPUS(), usePCMU()] : [usePCMU()];
+    this.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [], codecs: { audio: codecs, video: [] }, iceUseIpv6: false });
+    const transceiver = this.pc.addTransceiver(this.track, { direction: options.direction ?? 'sendrecv' });
+    transceiver.onTrack.subscribe((track) =>
+      track.onReceiveRtp.subscribe((rtp) =>
+        this.received.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, payload: rtp.payload, at: performance.now() }),
+      ),
+    );
+    if (options.dataChannel ?? true) {
+      this.channel = this.pc.createDataChannel('text');
+      this.channel.onMessage.subscribe((data) => this.messages.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    }
+  }
+
+  /** Posts a JSON body to the offer route. */
+  async post(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const response = await fetch(`${this.baseUrl}/webrtc/offer`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  }
+
+  /** Offers, applies the answer, and waits for the connection. Returns the raw answer body. */
+  async connect(): Promise<Record<string, unknown>> {
+    const offer = await this.pc.createOffer();
+    if (this.options.trickle) {
+      this.pc.onIceCandidate.subscribe((candidate) => {
+        if (candidate) void this.post({ type: 'ice-candidate', webrtc_id: this.id, candidate: candidate.toJSON() });
+      });
+    }
+    await this.pc.setLocalDescription(offer);
+    const { json } = await this.post({ sdp: this.pc.localDescription!.sdp, type: 'offer', webrtc_id: this.id });
+    if (json.status === 'failed') return json;
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: json.sdp as string });
+    await this.pc.connectionStateChange.watch((state) => state === 'connected', 10000);
+    return json;
+  }
+
+  /** Sends one 20 ms frame: PCM at 48 kHz for Opus, μ-law bytes for PCMU. */
+  sendFrame(frame: Int16Array | Uint8Array, options: { sequenceNumber?: number; timestamp?: number } = {}): void {
+    const payload = frame instanceof Int16Array ? Buffer.from(this.opus.encode(frame)) : Buffer.from(frame);
+    const header = new RtpHeader({
+      sequenceNumber: options.sequenceNumber ?? this.sequenceNumber,
+      timestamp: options.timestamp ?? this.timestamp,
+      payloadType: this.codecName === 'opus' ? 111 : 0,
+    });
+    if (options.sequenceNumber === undefined) {
+      this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
+      this.timestamp += this.codecName === 'opus' ? 960 : 160;
+    }
+    this.track.writeRtp(new RtpPacket(header, payload));
+  }
+
+  /** Next sequence number and timestamp, for tests that send packets out of order. */
+  reserve(count: number): { sequenceNumber: number; timestamp: number }[] {
+    const out = [];
+    for (let i = 0; i < count; i++) {
+      out.push({ sequenceNumber: this.sequenceNumber, timestamp: this.timestamp });
+      this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
+      this.timestamp += this.codecName === 'opus' ? 960 : 160;
+    }
+    return out;
+  }
+
+  sendMessage(message: unknown): void {
+    this.channel?.send(JSON.stringify(message));
+  }
+
+  async waitForChannel(): Promise<void> {
+    if (!this.channel || this.channel.readyState === 'open') return;
+    await this.channel.stateChanged.watch((state) => state === 'open', 5000);
+  }
+
+  async close(): Promise<void> {
+    await this.pc.close();
+  }
+}
