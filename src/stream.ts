@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import Router from '@koa/router';
 import type Koa from 'koa';
+import type { Middleware } from 'koa';
 import { type Clock, systemClock } from './clock.js';
 import { CallstreamError } from './errors.js';
 import { httpErrors } from './http/errors.js';
@@ -17,7 +18,7 @@ import { mediaStreamRoute } from './transports/telephone/media-route.js';
 import type { SessionOpening, TransportRuntime } from './transports/runtime.js';
 import { WebRtcPeers } from './transports/webrtc/offer-route.js';
 import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.js';
-import { landingPage } from './ui/landing.js';
+import { builtInPage, pageAssets } from './ui/page.js';
 
 export interface StreamEvents {
   /** A session was opened (any transport); it carries its id and secret. */
@@ -38,6 +39,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   private readonly tokens: CallTokens;
   private readonly webrtc: WebRtcPeers;
   private shuttingDown = false;
+  private page: Middleware | undefined;
+  private mountPrefix = '';
 
   constructor(handler: AudioHandler, options: StreamOptions = {}) {
     super();
@@ -69,6 +72,19 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     return { active, total: this.sessions.size, limit: limit === Infinity ? null : limit };
   }
 
+  /**
+   * The page served at `GET {path}/`: the built-in one unless replaced with your own middleware
+   * (`stream.ui = ctx => { ... }`), even after mount.
+   */
+  get ui(): Middleware {
+    this.page ??= builtInPage(this.options, this.mountPrefix);
+    return this.page;
+  }
+
+  set ui(page: Middleware) {
+    this.page = page;
+  }
+
   /** A live session by id. */
   getSession(id: string): Session | undefined {
     return this.sessions.get(id);
@@ -77,13 +93,15 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   /** Adds the Stream's routes to a Koa app under `path` (e.g. `/voice`; default: the root). */
   mount(app: Koa, path = ''): Router {
     const prefix = normalizePath(path);
+    this.mountPrefix = prefix;
     useWebSockets(app);
     if (!this.options.twilioAuthToken) {
       this.logger.warn('no Twilio auth token configured (TWILIO_AUTH_TOKEN): webhook and media stream signatures are NOT checked');
     }
     const router = new Router(prefix ? { prefix } : {});
     router.use(httpErrors(this.logger));
-    router.get('/', landingPage(this, prefix));
+    router.get('/', (ctx, next) => this.ui(ctx, next));
+    router.get('/static/:file', pageAssets());
     router.all('/telephone/incoming', incomingCallRoute(this, this.tokens, prefix));
     router.get('/telephone/handler', mediaStreamRoute(this, this.tokens));
     router.post('/webrtc/offer', this.webrtc.route());

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import type { Context, Middleware } from 'koa';
+import type { ResolvedOptions } from '../options.js';
+
+const STATIC_DIR = new URL('./static/', import.meta.url);
+const ASSETS: Record<string, string> = {
+  'app.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8',
+};
+
+let cache: Map<string, string> | undefined;
+
+/** The page's files, read once (they ship beside this module; `npm run build` copies them). */
+function files(): Map<string, string> {
+  cache ??= new Map(['index.html', ...Object.keys(ASSETS)].map((name) => [name, readFileSync(new URL(name, STATIC_DIR), 'utf8')]));
+  return cache;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * `GET {path}/`: the built-in page (FastRTC's UI): start/stop, microphone picker, level meters,
+ * connection state, errors and a DTMF keypad. Zero-build static files; `uiArgs` fill the text.
+ */
+export function builtInPage(options: ResolvedOptions, base: string): Middleware {
+  const ui = options.uiArgs;
+  const title = ui.title ?? 'callstream';
+  const pageConfig = {
+    base,
+    mode: options.mode,
+    startLabel: ui.startLabel ?? 'Start talking',
+    stopLabel: ui.stopLabel ?? 'Hang up',
+    keypad: ui.keypad ?? true,
+    accentColor: ui.accentColor,
+    trackConstraints: options.trackConstraints ?? { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    rtpParams: options.rtpParams,
+  };
+  return (ctx: Context) => {
+    const replacements: Record<string, string> = {
+      title: escapeHtml(title),
+      subtitle: escapeHtml(ui.subtitle ?? 'Press start and speak: the handler answers.'),
+      startLabel: escapeHtml(pageConfig.startLabel),
+      base: escapeHtml(base),
+      config: JSON.stringify(pageConfig).replace(/</g, '\\u003c'),
+    };
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = files().get('index.html')!.replace(/\{\{(\w+)\}\}/g, (_, key: string) => replacements[key] ?? '');
+  };
+}
+
+/** `GET {path}/static/:file`: the page's script and style. */
+export function pageAssets(): Middleware {
+  return (ctx: Context) => {
+    const name = (ctx.params as { file?: string } | undefined)?.file ?? '';
+    const type = ASSETS[name];
+    if (!type) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.type = type;
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = files().get(name);
+  };
+}

@@ -1,0 +1,207 @@
+// callstream's built-in page: one WebRTC session with the Stream's handler, FastRTC's wire format.
+// Zero-build: plain ES module, no dependencies. State is exposed on window.callstream for tests.
+
+const config = JSON.parse(document.getElementById('callstream-config').textContent);
+const $ = (id) => document.getElementById(id);
+const ui = {
+  state: $('state'), timer: $('timer'), call: $('call'), label: $('call-label'), error: $('error'),
+  levelIn: $('level-in'), levelOut: $('level-out'), microphone: $('microphone'), devices: $('devices'),
+  keypad: $('keypad'), messages: $('messages'), reply: $('reply'),
+};
+const STATE_TEXT = { idle: 'Idle', connecting: 'Connecting…', live: 'Live', ended: 'Ended', error: 'Error' };
+const ERRORS = {
+  concurrency_limit_reached: (meta) => `The service is busy (${meta.limit} session${meta.limit === 1 ? '' : 's'} at once). Try again shortly.`,
+  connection_already_exists: () => 'This session already exists. Reload the page.',
+  shutting_down: () => 'The server is restarting. Try again in a moment.',
+};
+
+const session = { state: 'idle', pc: null, channel: null, media: null, audioContext: null, startedAt: 0, tick: 0, id: '' };
+window.callstream = session;
+
+function setState(state, message) {
+  session.state = state;
+  ui.state.dataset.state = state;
+  ui.state.textContent = STATE_TEXT[state];
+  const active = state === 'connecting' || state === 'live';
+  ui.call.dataset.active = String(active);
+  ui.label.textContent = active ? config.stopLabel : config.startLabel;
+  ui.call.setAttribute('aria-pressed', String(active));
+  ui.keypad.hidden = !(config.keypad && state === 'live');
+  ui.microphone.disabled = active;
+  ui.error.hidden = !message;
+  ui.error.textContent = message || '';
+  document.body.dataset.state = state;
+}
+
+function addMessage(text) {
+  const item = document.createElement('li');
+  item.textContent = text;
+  ui.messages.append(item);
+  while (ui.messages.children.length > 50) ui.messages.firstElementChild.remove();
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+async function listMicrophones() {
+  if (!navigator.mediaDevices?.enumerateDevices) return;
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const current = ui.microphone.value;
+  ui.microphone.replaceChildren(new Option('Default microphone', ''));
+  for (const device of devices.filter((d) => d.kind === 'audioinput' && d.deviceId && d.deviceId !== 'default')) {
+    ui.microphone.append(new Option(device.label || `Microphone ${ui.microphone.length}`, device.deviceId));
+  }
+  ui.microphone.value = current;
+}
+
+async function post(body) {
+  const response = await fetch(`${config.base}/webrtc/offer`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(json.message || `The server answered ${response.status}.`);
+  return json;
+}
+
+function setLevel(meter, value) {
+  const percent = Math.round(Math.min(1, value) * 100);
+  meter.firstElementChild.style.width = `${percent}%`;
+  meter.setAttribute('aria-valuenow', String(percent));
+}
+
+function meterFor(stream, meter) {
+  const context = session.audioContext;
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 512;
+  context.createMediaStreamSource(stream).connect(analyser);
+  const data = new Float32Array(analyser.fftSize);
+  return () => {
+    analyser.getFloatTimeDomainData(data);
+    let sum = 0;
+    for (const v of data) sum += v * v;
+    setLevel(meter, Math.sqrt(sum / data.length) * 4);
+  };
+}
+
+function startTicking(meters) {
+  const update = () => {
+    if (session.state !== 'live' && session.state !== 'connecting') return;
+    for (const meter of meters) meter();
+    if (session.startedAt) {
+      const seconds = Math.floor((performance.now() - session.startedAt) / 1000);
+      ui.timer.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+    }
+    session.tick = requestAnimationFrame(update);
+  };
+  session.tick = requestAnimationFrame(update);
+}
+
+function onServerMessage(event) {
+  let message;
+  try { message = JSON.parse(event.data); } catch { return; }
+  if (message.type === 'error') { addMessage(`Error: ${message.message}`); stop('error', message.message); }
+  else if (message.type === 'warning') addMessage(`Warning: ${message.message}`);
+  else if (message.type === 'end_stream') { addMessage(String(message.data || 'The session ended.')); stop('ended'); }
+  else if (message.type === 'log') addMessage(String(message.data));
+  else if (message.type === 'update_connection' && message.data === 'closed') stop('ended');
+  window.dispatchEvent(new CustomEvent('callstream:message', { detail: message }));
+}
+
+async function start() {
+  setState('connecting');
+  ui.timer.textContent = '0:00';
+  session.id = crypto.randomUUID().replace(/-/g, '');
+  session.audioContext = new AudioContext();
+  const meters = [];
+  try {
+    const rtcConfiguration = await fetch(`${config.base}/webrtc/configuration`).then((r) => r.json());
+    const pc = new RTCPeerConnection(rtcConfiguration);
+    session.pc = pc;
+    if (config.mode !== 'receive') {
+      const deviceId = ui.microphone.value;
+      try {
+        session.media = await navigator.mediaDevices.getUserMedia({
+          audio: { ...config.trackConstraints, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) },
+        });
+      } catch (error) {
+        throw new Error(error.name === 'NotAllowedError' ? 'Microphone access was denied. Allow it in the browser and try again.' : `No microphone: ${error.message}`);
+      }
+      listMicrophones().catch(() => {});
+      const [track] = session.media.getAudioTracks();
+      const transceiver = pc.addTransceiver(track, { direction: config.mode === 'send' ? 'sendonly' : 'sendrecv', streams: [session.media] });
+      if (config.rtpParams) {
+        const parameters = transceiver.sender.getParameters();
+        await transceiver.sender.setParameters({ ...parameters, ...config.rtpParams }).catch(() => {});
+      }
+      meters.push(meterFor(session.media, ui.levelIn));
+    } else {
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+    }
+    pc.ontrack = (event) => {
+      const stream = event.streams[0] || new MediaStream([event.track]);
+      ui.reply.srcObject = stream;
+      ui.reply.play().catch(() => {});
+      meters.push(meterFor(stream, ui.levelOut));
+    };
+    const channel = pc.createDataChannel('text');
+    session.channel = channel;
+    channel.onmessage = onServerMessage;
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate && session.pc === pc) post({ type: 'ice-candidate', webrtc_id: session.id, candidate: candidate.toJSON() }).catch(() => {});
+    };
+    pc.onconnectionstatechange = () => {
+      if (session.pc !== pc) return;
+      if (pc.connectionState === 'connected' && session.state === 'connecting') {
+        session.startedAt = performance.now();
+        setState('live');
+      } else if (pc.connectionState === 'failed') stop('error', 'The connection failed (no route for media: the server may need a TURN server).');
+      else if (pc.connectionState === 'closed') stop('ended');
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    const answer = await post({ sdp: pc.localDescription.sdp, type: 'offer', webrtc_id: session.id });
+    if (answer.status === 'failed') {
+      const explain = ERRORS[answer.meta?.error];
+      throw new Error(explain ? explain(answer.meta) : `The server refused the call: ${answer.meta?.error}.`);
+    }
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    startTicking(meters);
+  } catch (error) {
+    stop('error', error.message);
+  }
+}
+
+function stop(state = 'ended', message) {
+  cancelAnimationFrame(session.tick);
+  const { pc, media, channel, audioContext } = session;
+  session.pc = null;
+  session.channel = null;
+  session.media = null;
+  session.audioContext = null;
+  session.startedAt = 0;
+  try { channel?.close(); } catch {}
+  pc?.close();
+  media?.getTracks().forEach((t) => t.stop());
+  audioContext?.close().catch(() => {});
+  setLevel(ui.levelIn, 0);
+  setLevel(ui.levelOut, 0);
+  if (session.state !== 'error' || state === 'error') setState(state, message);
+}
+
+ui.call.addEventListener('click', () => {
+  if (session.state === 'connecting' || session.state === 'live') stop('ended');
+  else start();
+});
+ui.keypad.addEventListener('click', (event) => {
+  const digit = event.target.closest('button')?.dataset.digit;
+  if (digit && session.channel?.readyState === 'open') {
+    session.channel.send(JSON.stringify({ type: 'dtmf', data: digit }));
+    addMessage(`Sent ${digit}`);
+  }
+});
+document.addEventListener('keydown', (event) => {
+  if (session.state === 'live' && /^[0-9*#]$/.test(event.key) && event.target.tagName !== 'INPUT' && event.target.tagName !== 'SELECT') {
+    ui.keypad.querySelector(`[data-digit="${CSS.escape(event.key)}"]`)?.click();
+  }
+});
+if (config.mode === 'receive') ui.devices.hidden = true;
+if (config.accentColor) document.documentElement.style.setProperty('--accent', config.accentColor);
+setState('idle');
+listMicrophones().catch(() => {});
