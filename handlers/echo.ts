@@ -6,6 +6,7 @@ import type { AudioFrame, SessionContext, StreamHandler } from '../src/index.js'
  */
 export class EchoHandler implements StreamHandler {
   readonly inputFormat = 'native' as const;
+  readonly outputFormat = 'native' as const;
 
   copy(): EchoHandler {
     return new EchoHandler();

@@ -1,4 +1,6 @@
+import type { Context } from 'koa';
 import type { Clock } from './clock.js';
+import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
 
@@ -58,6 +60,21 @@ export interface UiArgs {
   accentColor?: string;
   /** Show the DTMF keypad (default true). */
   keypad?: boolean;
+}
+
+/** How the page shows one output value. */
+export interface OutputSpec {
+  label: string;
+  /** `text` (default): shown as text; `json`: pretty-printed; `transcript`: a list of lines. */
+  type?: 'text' | 'json' | 'transcript';
+}
+
+/** Options of the WebSocket path (`/websocket/offer`). */
+export interface WebSocketOptions {
+  /** Audio sent ahead of real time to the client (ms). Default 100. */
+  leadMs?: number;
+  /** A socket that sends no `start` within this time is closed (ms). Default 5000. */
+  startTimeoutMs?: number;
 }
 
 /** Options of the browser (WebRTC) path. */
@@ -129,12 +146,18 @@ export interface StreamOptions {
   allowExtraTracks?: boolean;
   /** Encoder parameters the built-in page applies to its senders (RTCRtpSender.setParameters). */
   rtpParams?: Record<string, unknown>;
-  /** Inputs the handler reads (text, number, slider, checkbox, select). WebSocket/inputs issue. */
-  additionalInputs?: unknown[];
-  /** Outputs the page shows. WebSocket/inputs issue. */
-  additionalOutputs?: unknown[];
-  /** Folds a new AdditionalOutputs into what the page shows. WebSocket/inputs issue. */
+  /** Inputs the handler reads in `ctx.inputs` (text, number, slider, checkbox, select); the page renders them. */
+  additionalInputs?: InputSpec[];
+  /** Outputs the page shows (a label per value of AdditionalOutputs). */
+  additionalOutputs?: OutputSpec[];
+  /** Folds a new AdditionalOutputs into the state clients see (FastRTC's additional_outputs_handler). */
   additionalOutputsHandler?: (previous: unknown, ...values: unknown[]) => unknown;
+  /**
+   * Guards the page, the offer route, the WebSocket, the input hook, the outputs and the status route
+   * (not the Twilio routes, which signatures guard). Return false to refuse with 401.
+   */
+  authorize?: (ctx: Context) => boolean | Promise<boolean>;
+  websocket?: WebSocketOptions;
   /** Title, subtitle and labels of the built-in page. */
   uiArgs?: UiArgs;
 }
@@ -156,6 +179,11 @@ export interface ResolvedOptions {
   trackConstraints: Record<string, unknown> | undefined;
   rtpParams: Record<string, unknown> | undefined;
   uiArgs: UiArgs;
+  websocket: Required<WebSocketOptions>;
+  additionalInputs: InputSpec[];
+  additionalOutputs: OutputSpec[];
+  additionalOutputsHandler: StreamOptions['additionalOutputsHandler'];
+  authorize: StreamOptions['authorize'];
   maxQueuedMs: number;
   inboundBacklog: number;
   aheadMs: number;
@@ -171,6 +199,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
   if (timeLimit !== undefined && timeLimit !== null && !(timeLimit > 0)) {
     throw new TypeError(`timeLimit must be a positive number of seconds or null; got ${String(timeLimit)}.`);
   }
+  checkInputSpecs(options.additionalInputs ?? []);
   const telephone = options.telephone ?? {};
   const webrtc = options.webrtc ?? {};
   if (webrtc.codec !== undefined && webrtc.codec !== 'opus' && webrtc.codec !== 'pcmu') {
@@ -209,6 +238,14 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     trackConstraints: options.trackConstraints,
     rtpParams: options.rtpParams,
     uiArgs: options.uiArgs ?? {},
+    websocket: {
+      leadMs: options.websocket?.leadMs ?? 100,
+      startTimeoutMs: options.websocket?.startTimeoutMs ?? 5000,
+    },
+    additionalInputs: options.additionalInputs ?? [],
+    additionalOutputs: options.additionalOutputs ?? [],
+    additionalOutputsHandler: options.additionalOutputsHandler,
+    authorize: options.authorize,
     maxQueuedMs: options.maxQueuedMs ?? 300_000,
     inboundBacklog: options.inboundBacklog ?? 50,
     aheadMs: options.aheadMs ?? 1000,

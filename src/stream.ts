@@ -4,7 +4,12 @@ import type Koa from 'koa';
 import type { Middleware } from 'koa';
 import { type Clock, systemClock } from './clock.js';
 import { CallstreamError } from './errors.js';
+import { authorizeWith } from './http/access.js';
 import { httpErrors } from './http/errors.js';
+import { inputHookRoute } from './inputs/input-route.js';
+import { defaultInputs, type InputValues, validateInputs } from './inputs/spec.js';
+import { OutputFeeds } from './outputs/output-feeds.js';
+import { outputsRoute } from './outputs/outputs-route.js';
 import { useWebSockets } from './http/websockets.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ResolvedOptions, resolveOptions, type StreamOptions } from './options.js';
@@ -17,8 +22,22 @@ import { incomingCallRoute } from './transports/telephone/incoming.js';
 import { mediaStreamRoute } from './transports/telephone/media-route.js';
 import type { SessionOpening, TransportRuntime } from './transports/runtime.js';
 import { WebRtcPeers } from './transports/webrtc/offer-route.js';
+import { webSocketRoute } from './transports/websocket/route.js';
 import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.js';
 import { builtInPage, pageAssets } from './ui/page.js';
+
+/** What `GET {path}/status` answers. */
+export interface StreamStatus {
+  /** Live sessions by transport. */
+  active: Record<TransportKind, number>;
+  total: number;
+  /** Places held under the limit (live sessions plus phone calls announced but not yet connected). */
+  reserved: number;
+  limit: number | null;
+  /** Seconds, or null. */
+  timeLimit: number | null;
+  accepting: boolean;
+}
 
 export interface StreamEvents {
   /** A session was opened (any transport); it carries its id and secret. */
@@ -38,6 +57,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   private readonly sessions = new Map<string, Session>();
   private readonly tokens: CallTokens;
   private readonly webrtc: WebRtcPeers;
+  private readonly outputs: OutputFeeds;
   private shuttingDown = false;
   private page: Middleware | undefined;
   private mountPrefix = '';
@@ -57,6 +77,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.registry = new SessionRegistry(this.options.concurrencyLimit, this.clock);
     this.tokens = new CallTokens(this.clock, this.options.telephone.connectTimeoutMs);
     this.webrtc = new WebRtcPeers(this);
+    this.outputs = new OutputFeeds(this.options.additionalOutputsHandler);
   }
 
   /** False once shutdown has begun: new sessions are refused. */
@@ -64,12 +85,38 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     return !this.shuttingDown;
   }
 
-  /** Live sessions by transport, and the limit. */
-  status(): { active: Record<TransportKind, number>; total: number; limit: number | null } {
+  /** Live sessions by transport, places held under the limit, and the limits. */
+  status(): StreamStatus {
     const active: Record<TransportKind, number> = { telephone: 0, webrtc: 0, websocket: 0 };
     for (const session of this.sessions.values()) active[session.transport]++;
     const limit = this.options.concurrencyLimit;
-    return { active, total: this.sessions.size, limit: limit === Infinity ? null : limit };
+    const timeLimit = this.options.timeLimitMs;
+    return {
+      active,
+      total: this.sessions.size,
+      reserved: this.registry.size,
+      limit: limit === Infinity ? null : limit,
+      timeLimit: timeLimit === undefined ? null : timeLimit / 1000,
+      accepting: this.accepting,
+    };
+  }
+
+  /**
+   * Sets a session's additional inputs from server code (FastRTC's set_input). Values are checked
+   * against `additionalInputs`; a wrong one throws with the reasons.
+   */
+  setInput(id: string, values: Record<string, unknown>): InputValues {
+    const session = this.sessions.get(id);
+    if (!session) throw new CallstreamError('NOT_FOUND', `No live session with id "${id}".`);
+    const check = validateInputs(this.options.additionalInputs, values);
+    if (!check.ok) throw new CallstreamError('BAD_REQUEST', `Invalid inputs: ${check.errors.join(' ')}`);
+    session.setInputs(check.values);
+    return session.inputs;
+  }
+
+  /** The latest additional output of a session (FastRTC's fetch_latest_output), if any. */
+  latestOutput(id: string) {
+    return this.outputs.latest(id);
   }
 
   /**
@@ -99,13 +146,23 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       this.logger.warn('no Twilio auth token configured (TWILIO_AUTH_TOKEN): webhook and media stream signatures are NOT checked');
     }
     const router = new Router(prefix ? { prefix } : {});
+    const guard = authorizeWith(this.options.authorize);
+    const find = (id: string) => this.sessions.get(id);
+    const limit = this.options.maxBodyBytes;
     router.use(httpErrors(this.logger));
-    router.get('/', (ctx, next) => this.ui(ctx, next));
-    router.get('/static/:file', pageAssets());
+    // Twilio's routes are guarded by signatures; everything else by the authorize hook.
     router.all('/telephone/incoming', incomingCallRoute(this, this.tokens, prefix));
     router.get('/telephone/handler', mediaStreamRoute(this, this.tokens));
-    router.post('/webrtc/offer', this.webrtc.route());
-    router.get('/webrtc/configuration', rtcConfigurationRoute(this.options.rtcConfiguration));
+    router.get('/', guard, (ctx, next) => this.ui(ctx, next));
+    router.get('/static/:file', guard, pageAssets());
+    router.post('/webrtc/offer', guard, this.webrtc.route());
+    router.get('/webrtc/configuration', guard, rtcConfigurationRoute(this.options.rtcConfiguration));
+    router.get('/websocket/offer', guard, webSocketRoute(this));
+    router.post('/input_hook', guard, inputHookRoute(this.options.additionalInputs, find, limit));
+    router.get('/outputs', guard, outputsRoute(this.outputs, find));
+    router.get('/status', guard, (ctx) => {
+      ctx.body = this.status();
+    });
     app.use(router.routes());
     app.use(router.allowedMethods());
     return router;
@@ -129,8 +186,10 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       maxQueuedMs: options.maxQueuedMs,
       inboundBacklog: options.inboundBacklog,
       aheadMs: options.aheadMs,
+      inputs: defaultInputs(options.additionalInputs),
     });
     this.sessions.set(session.id, session);
+    this.outputs.track(session);
     session.once('stop', () => this.sessions.delete(session.id));
     this.emit('session', session);
     return session;

@@ -1,4 +1,5 @@
 import type { AudioFormat, AudioFrame } from '../audio/frame.js';
+import type { InputValues } from '../inputs/spec.js';
 import type { Logger } from '../logger.js';
 import type { EmitItem } from './emit.js';
 import type { CallFacts, ClientMessage, InterruptReport, PlayedEvent, StopInfo, TransportKind } from './types.js';
@@ -13,6 +14,8 @@ export type FormatRequest = 'native' | AudioFormat;
 
 /** FastRTC's rates, kept as defaults: handlers hear 48 kHz PCM unless they ask otherwise. */
 export const DEFAULT_INPUT_FORMAT: AudioFormat = { encoding: 'pcm16', sampleRate: 48000 };
+/** FastRTC's output rate: what a handler is assumed to send unless it says otherwise. */
+export const DEFAULT_OUTPUT_FORMAT: AudioFormat = { encoding: 'pcm16', sampleRate: 24000 };
 
 /** Events a handler can listen to through its context. */
 export interface SessionContextEvents {
@@ -20,6 +23,8 @@ export interface SessionContextEvents {
   audio: [frame: AudioFrame];
   dtmf: [digit: string];
   played: [event: PlayedEvent];
+  /** New additional-input values arrived. */
+  inputs: [values: InputValues];
   stop: [info: StopInfo];
 }
 
@@ -32,6 +37,13 @@ export interface SessionContext {
   readonly facts: Readonly<CallFacts>;
   /** The format of frames given to `receive()` / yielded by `audio()`. */
   readonly inputFormat: AudioFormat;
+  /** The latest values of the Stream's additional inputs (FastRTC's latest_args). */
+  readonly inputs: Readonly<InputValues>;
+  /**
+   * Asks the client for fresh inputs (`send_input`) and resolves when they arrive (FastRTC's
+   * wait_for_args). Resolves at once where there is no client to ask (a phone call).
+   */
+  waitForInputs(): Promise<InputValues>;
   /** Aborted when the session ends. Pass it to fetches so they stop with the call. */
   readonly signal: AbortSignal;
   readonly log: Logger;
@@ -59,6 +71,12 @@ type MaybePromise<T> = T | Promise<T>;
 export interface StreamHandler {
   /** Format of frames given to receive(). Default: 16-bit PCM at 48 kHz (FastRTC's). */
   readonly inputFormat?: FormatRequest;
+  /**
+   * Format the handler sends (frames carry their own format, so this only tells clients that let the
+   * server choose, e.g. FastRTC's WebSocket default). Default: the input format when that is
+   * declared, else 16-bit PCM at 24 kHz (FastRTC's).
+   */
+  readonly outputFormat?: FormatRequest;
   copy?(): StreamHandler;
   startUp?(ctx: SessionContext): MaybePromise<void>;
   receive?(frame: AudioFrame, ctx: SessionContext): MaybePromise<void>;
@@ -75,6 +93,7 @@ export interface StreamHandler {
 export interface SessionFunction {
   (ctx: SessionContext): AsyncIterable<EmitItem> | Iterable<EmitItem> | Promise<void> | void;
   inputFormat?: FormatRequest;
+  outputFormat?: FormatRequest;
 }
 
 /** Anything `new Stream(handler)` accepts for audio. */
@@ -94,5 +113,15 @@ export function instantiateHandler(handler: AudioHandler): AudioHandler {
 /** Resolves a handler's format request against what the transport carries. */
 export function resolveInputFormat(handler: AudioHandler, transport: AudioFormat): AudioFormat {
   const request = handler.inputFormat ?? DEFAULT_INPUT_FORMAT;
+  return request === 'native' ? transport : request;
+}
+
+/**
+ * The handler's declared output format, resolved against what the transport carries. A handler that
+ * declares its input format but not its output is taken to answer in the same format; one that
+ * declares neither gets FastRTC's defaults (48 kHz in, 24 kHz out).
+ */
+export function resolveOutputFormat(handler: AudioHandler, transport: AudioFormat): AudioFormat {
+  const request = handler.outputFormat ?? handler.inputFormat ?? DEFAULT_OUTPUT_FORMAT;
   return request === 'native' ? transport : request;
 }

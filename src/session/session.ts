@@ -4,6 +4,7 @@ import { createConverter, type FrameConverter, ToFormat } from '../audio/convert
 import type { AudioFormat, AudioFrame } from '../audio/frame.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { CallstreamError, describeError } from '../errors.js';
+import type { InputValues } from '../inputs/spec.js';
 import type { Logger } from '../logger.js';
 import { AdditionalOutputs, CloseStream, type EmitItem, isAudioFrame } from './emit.js';
 import { type AudioHandler, instantiateHandler, resolveInputFormat, type SessionContext } from './handler.js';
@@ -17,6 +18,10 @@ export interface TransportLink extends PlaybackSink {
   readonly kind: TransportKind;
   /** The format the transport carries, after its own codec. */
   readonly format: AudioFormat;
+  /** The format it sends, when different (FastRTC's WebSocket default: the handler's own rates). */
+  readonly outputFormat?: AudioFormat;
+  /** False where no client can answer `send_input` (a phone call). */
+  readonly hasClient?: boolean;
   /** Sends a FastRTC-style message, where the transport has a channel for them. */
   sendMessage(message: ClientMessage): void;
   /** Closes the connection because the session ended (idempotent). */
@@ -39,6 +44,8 @@ export interface SessionInit {
   leadMs: number;
   markEveryMs: number;
   maxQueuedMs: number;
+  /** Starting values of the additional inputs. */
+  inputs?: InputValues;
   /** Inbound frames kept while the handler is busy (older ones are dropped). */
   inboundBacklog: number;
   /** How far a generator or emit() may run ahead of playback (ms of queued audio). */
@@ -54,6 +61,7 @@ export interface SessionEvents {
   played: [event: PlayedEvent];
   error: [error: CallstreamError];
   output: [outputs: AdditionalOutputs];
+  inputs: [values: InputValues];
   message: [message: ClientMessage];
 }
 
@@ -76,6 +84,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly ended: Promise<StopInfo>;
   startedAt = 0;
   framesIn = 0;
+  /** The client asked for outputs as messages on its own channel (no SSE connection needed). */
+  inlineOutputs = false;
 
   private state: State = 'new';
   private readonly playback: Playback;
@@ -85,6 +95,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly abort = new AbortController();
   private timeLimit: TimerHandle | undefined;
   private resolveEnded!: (info: StopInfo) => void;
+  private inputValues: InputValues;
+  private inputWaiters: ((values: InputValues) => void)[] = [];
 
   constructor(private readonly init: SessionInit) {
     super();
@@ -95,13 +107,15 @@ export class Session extends EventEmitter<SessionEvents> {
     this.log = init.logger.child({ sessionId: this.id, transport: this.transport });
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.on('error', () => {}); // errors are logged where raised; listeners are optional
+    this.inputValues = { ...init.inputs };
 
     const handler = instantiateHandler(init.handler);
     this.inputFormat = resolveInputFormat(handler, init.link.format);
     this.inbound = createConverter(init.link.format, this.inputFormat);
-    this.outbound = new ToFormat(init.link.format);
+    const outputFormat = init.link.outputFormat ?? init.link.format;
+    this.outbound = new ToFormat(outputFormat);
     this.playback = new Playback(init.link, {
-      format: init.link.format,
+      format: outputFormat,
       clock: init.clock,
       leadMs: init.leadMs,
       markEveryMs: init.markEveryMs,
@@ -206,6 +220,28 @@ export class Session extends EventEmitter<SessionEvents> {
     return report;
   }
 
+  /** The latest additional-input values. */
+  get inputs(): Readonly<InputValues> {
+    return this.inputValues;
+  }
+
+  /** Sets additional-input values (already validated) and wakes a handler waiting for them. */
+  setInputs(values: InputValues): void {
+    this.inputValues = { ...this.inputValues, ...values };
+    this.emit('inputs', this.inputValues);
+    const waiters = this.inputWaiters;
+    this.inputWaiters = [];
+    for (const resolve of waiters) resolve(this.inputValues);
+  }
+
+  /** Asks the client for its inputs and waits for them (at once when there is no client). */
+  waitForInputs(): Promise<InputValues> {
+    if (this.init.link.hasClient === false || this.state === 'closed') return Promise.resolve(this.inputValues);
+    const waiting = new Promise<InputValues>((resolve) => this.inputWaiters.push(resolve));
+    this.sendMessage({ type: 'send_input', data: [] });
+    return waiting;
+  }
+
   /** Ends the session once queued audio has played (the handler's CloseStream). */
   async close(message = 'The handler ended the stream.'): Promise<void> {
     if (this.state !== 'live') return;
@@ -248,6 +284,7 @@ export class Session extends EventEmitter<SessionEvents> {
     );
     this.emit('stop', info);
     this.resolveEnded(info);
+    for (const resolve of this.inputWaiters.splice(0)) resolve(this.inputValues);
     this.removeAllListeners('audio');
   }
 
@@ -267,6 +304,10 @@ export class Session extends EventEmitter<SessionEvents> {
       transport: this.transport,
       facts: this.facts,
       inputFormat: this.inputFormat,
+      get inputs() {
+        return session.inputs;
+      },
+      waitForInputs: () => session.waitForInputs(),
       signal: this.abort.signal,
       log: this.log,
       send: (item) => session.send(item),

@@ -58,7 +58,7 @@ export interface InterruptReport {
 
 /** A message for the client (FastRTC's data-channel / WebSocket messages). */
 export type ClientMessage =
-  | { type: 'send_input' | 'fetch_output' | 'end_stream' | 'stopword' | 'log' | 'update_connection'; data: unknown }
+  | { type: 'send_input' | 'fetch_output' | 'end_stream' | 'stopword' | 'log' | 'update_connection' | 'output'; data: unknown }
   | { type: 'error' | 'warning'; message: string };
 
 /** Resolved audio formats of a session. */

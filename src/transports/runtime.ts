@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
+import type { AudioHandler } from '../session/handler.js';
 import type { SessionRegistry, Slot } from '../session/registry.js';
 import type { Session, TransportLink } from '../session/session.js';
 import type { CallFacts } from '../session/types.js';
@@ -11,6 +12,10 @@ export interface TransportRuntime {
   readonly registry: SessionRegistry;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** The Stream's handler (its declared formats matter to some transports). */
+  readonly handler: AudioHandler;
+  /** A live session by id. */
+  getSession(id: string): Session | undefined;
   /** False once the Stream is shutting down: new calls are refused. */
   readonly accepting: boolean;
   /** Opens a session (not started) holding `slot`. */

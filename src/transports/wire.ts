@@ -1,3 +1,5 @@
+import type { EndReason } from '../session/types.js';
+
 /** Helpers shared by the JSON-over-WebSocket transports (Twilio's protocol and FastRTC's). */
 
 /**
@@ -45,3 +47,17 @@ export const CloseCode = {
   internalError: 1011,
   tryAgainLater: 1013,
 } as const;
+
+/** Close code for each way a session can end. */
+export function closeCodeFor(reason: EndReason): number {
+  switch (reason) {
+    case 'protocol_error':
+      return CloseCode.protocolError;
+    case 'handler_error':
+      return CloseCode.internalError;
+    case 'server_shutdown':
+      return CloseCode.goingAway;
+    default:
+      return CloseCode.normal;
+  }
+}

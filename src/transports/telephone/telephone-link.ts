@@ -3,28 +3,15 @@ import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
 import type { Logger } from '../../logger.js';
 import type { TransportLink } from '../../session/session.js';
 import type { ClientMessage, EndReason } from '../../session/types.js';
-import { closeReason, CloseCode, encodeBase64 } from '../wire.js';
+import { closeCodeFor, closeReason, encodeBase64 } from '../wire.js';
 
 const PHONE_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
-
-/** Close code for each way a session can end. */
-export function closeCodeFor(reason: EndReason): number {
-  switch (reason) {
-    case 'protocol_error':
-      return CloseCode.protocolError;
-    case 'handler_error':
-      return CloseCode.internalError;
-    case 'server_shutdown':
-      return CloseCode.goingAway;
-    default:
-      return CloseCode.normal;
-  }
-}
 
 /** A Twilio media stream seen from the session: media, mark and clear messages out. */
 export class TelephoneLink implements TransportLink {
   readonly kind = 'telephone' as const;
   readonly format = PHONE_FORMAT;
+  readonly hasClient = false;
   private readonly mediaPrefix: string;
   private readonly sidJson: string;
 

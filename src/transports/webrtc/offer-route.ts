@@ -53,7 +53,7 @@ export class WebRtcPeers {
       throw badRequest(`sdp must be an SDP offer (starting with "v=0", at most ${MAX_SDP_LENGTH} characters).`);
     }
     if (!/^m=audio /m.test(sdp)) throw badRequest('The offer has no audio (m=audio) section.');
-    if (this.peers.has(id)) return failed(ctx, 'connection_already_exists');
+    if (this.peers.has(id) || this.runtime.getSession(id)) return failed(ctx, 'connection_already_exists');
     if (!this.runtime.accepting) return failed(ctx, 'shutting_down');
     const slot = this.runtime.registry.reserve('webrtc');
     if (!slot) {

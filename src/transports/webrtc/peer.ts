@@ -17,6 +17,13 @@ import { codecForMimeType, type RtpAudioCodec } from './audio-codecs.js';
 import { type OrderedPacket, ReorderBuffer } from './reorder-buffer.js';
 import { WebRtcLink } from './webrtc-link.js';
 
+/** FastRTC's answer, plus the session's id and secret (needed for its inputs and outputs). */
+export interface WebRtcAnswer {
+  sdp: string;
+  type: 'answer';
+  session: { id: string; secret: string };
+}
+
 const DIRECTION = { 'send-receive': 'sendrecv', receive: 'sendonly', send: 'recvonly' } as const;
 
 export interface PeerInit {
@@ -76,7 +83,7 @@ export class WebRtcPeer {
   }
 
   /** Applies the browser's offer and returns werift's answer (its ICE candidates included). */
-  async answer(sdp: string, candidates: RTCIceCandidateInit[]): Promise<{ sdp: string; type: 'answer' }> {
+  async answer(sdp: string, candidates: RTCIceCandidateInit[]): Promise<WebRtcAnswer> {
     try {
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
     } catch (error) {
@@ -105,7 +112,7 @@ export class WebRtcPeer {
     const local = this.pc.localDescription;
     if (!local) throw new Error('werift produced no local description');
     this.log.debug({ codec: codec.name }, 'answered offer');
-    return { sdp: local.sdp, type: 'answer' };
+    return { sdp: local.sdp, type: 'answer', session: { id: this.session.id, secret: this.session.secret } };
   }
 
   /** A trickled candidate from the browser. Invalid ones throw a BAD_REQUEST error. */
@@ -207,6 +214,10 @@ export class WebRtcPeer {
     const typed = message as { type?: unknown; data?: unknown } | undefined;
     if (typed?.type === 'dtmf' && typeof typed.data === 'string' && /^[0-9*#A-D]$/.test(typed.data)) {
       session.receiveDtmf(typed.data);
+      return;
+    }
+    if (typed?.type === 'inline_outputs') {
+      session.inlineOutputs = typed.data !== false;
       return;
     }
     // FastRTC answers any other client text with a log echo.

@@ -1,0 +1,41 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import { CallstreamError } from '../errors.js';
+import type { Session } from '../session/session.js';
+
+/** The header (or `secret` query parameter) that proves a client owns a session. */
+export const SECRET_HEADER = 'x-callstream-secret';
+
+/** Refuses with 401 unless the Stream's `authorize(ctx)` hook allows the request. */
+export function authorizeWith(authorize: ((ctx: Context) => boolean | Promise<boolean>) | undefined): Middleware {
+  return async (ctx, next) => {
+    if (authorize && !(await authorize(ctx))) {
+      ctx.status = 401;
+      ctx.body = { error: 'UNAUTHORIZED', message: 'This deployment requires authorisation for this route.' };
+      return;
+    }
+    await next();
+  };
+}
+
+function sameSecret(given: string, actual: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(actual);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The session a request names (`id`), provided it also carries the session's secret (header
+ * `X-Callstream-Secret` or query `secret`). Refuses at once: 404 for an unknown id, 403 without the
+ * right secret. Client-chosen ids alone never give access.
+ */
+export function sessionForRequest(ctx: Context, id: unknown, find: (id: string) => Session | undefined): Session {
+  if (typeof id !== 'string' || id === '') throw Object.assign(new CallstreamError('BAD_REQUEST', 'The session id (webrtc_id) is missing.'), { status: 400 });
+  const session = find(id);
+  if (!session) throw new CallstreamError('NOT_FOUND', `No live session with id "${id.slice(0, 128)}".`);
+  const given = ctx.get(SECRET_HEADER) || (typeof ctx.query.secret === 'string' ? ctx.query.secret : '');
+  if (!given || !sameSecret(given, session.secret)) {
+    throw Object.assign(new CallstreamError('BAD_SIGNATURE', 'The session secret is missing or wrong (X-Callstream-Secret header or secret query parameter).'), { status: 403 });
+  }
+  return session;
+}

@@ -1,0 +1,22 @@
+import type { Context, Middleware } from 'koa';
+import type { TransportRuntime } from '../runtime.js';
+import { WebSocketConnection } from './connection.js';
+
+/** `WS {path}/websocket/offer`: audio for programs, FastRTC's protocol. */
+export function webSocketRoute(runtime: TransportRuntime): Middleware {
+  return async (ctx: Context) => {
+    if (!ctx.ws) {
+      ctx.status = 426;
+      ctx.set('Upgrade', 'websocket');
+      ctx.body = 'Connect with a WebSocket: this is the audio WebSocket endpoint.';
+      return;
+    }
+    if (!runtime.accepting) {
+      ctx.status = 503;
+      ctx.body = 'Shutting down.';
+      return;
+    }
+    const ws = await ctx.ws();
+    new WebSocketConnection(ws, runtime, ctx.ip);
+  };
+}
