@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Context, Middleware } from 'koa';
+import { defaultInputs } from '../inputs/spec.js';
 import type { ResolvedOptions } from '../options.js';
 
 const STATIC_DIR = new URL('./static/', import.meta.url);
@@ -36,6 +37,9 @@ export function builtInPage(options: ResolvedOptions, base: string): Middleware 
     accentColor: ui.accentColor,
     trackConstraints: options.trackConstraints ?? { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
     rtpParams: options.rtpParams,
+    inputs: options.additionalInputs,
+    inputValues: defaultInputs(options.additionalInputs),
+    outputs: options.additionalOutputs,
   };
   return (ctx: Context) => {
     const replacements: Record<string, string> = {

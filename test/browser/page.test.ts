@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { EchoHandler } from '../../handlers/index.js';
+import { AdditionalOutputs } from '../../src/session/emit.js';
+import type { StreamHandler } from '../../src/session/handler.js';
 import { launchChromium, screenshotPath } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -118,5 +120,40 @@ describe('the built-in page in headless Chromium', function () {
     await second.screenshot({ path: screenshotPath('page-error-375.png'), fullPage: true });
     await first.close();
     await second.close();
+  });
+
+  it('renders inputs, posts a change, and shows the handler\'s output', async () => {
+    await server.close();
+    const greeter: StreamHandler = {
+      inputFormat: 'native',
+      receive: (frame, ctx) => ctx.send(frame),
+      startUp(ctx) {
+        ctx.on('inputs', (values) => {
+          if (values.name) ctx.send(new AdditionalOutputs(`Hello, ${String(values.name)}!`));
+        });
+      },
+    };
+    server = await startTestServer(greeter, {
+      additionalInputs: [
+        { name: 'name', type: 'text', label: 'Your name', default: '' },
+        { name: 'voice', type: 'select', label: 'Voice', choices: ['alto', 'bass'] },
+      ],
+      additionalOutputs: [{ label: 'Greeting' }],
+      uiArgs: { title: 'Greeter' },
+    });
+    const page = await browser.newPage({ viewport: { width: 375, height: 900 } });
+    await page.goto(`${server.url}/`);
+    expect(await page.isVisible('#input-name')).to.equal(true);
+    expect(await page.textContent('#inputs')).to.contain('Your name');
+    await page.click('#call');
+    await page.waitForSelector('body[data-state="live"]', { timeout: 15000 });
+    await page.fill('#input-name', 'Ada');
+    await page.dispatchEvent('#input-name', 'change');
+    await page.waitForFunction(() => document.querySelector('#outputs')?.textContent?.includes('Hello, Ada!'), undefined, { timeout: 10000 });
+    expect(await page.textContent('#outputs')).to.contain('Greeting');
+    await page.screenshot({ path: screenshotPath('page-inputs-outputs-375.png'), fullPage: true });
+    const session = [...(server.stream as unknown as { sessions: Map<string, { inputs: Record<string, unknown> }> }).sessions.values()][0]!;
+    expect(session.inputs).to.deep.equal({ name: 'Ada', voice: 'alto' });
+    await page.close();
   });
 });

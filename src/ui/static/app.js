@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   state: $('state'), timer: $('timer'), call: $('call'), label: $('call-label'), error: $('error'),
   levelIn: $('level-in'), levelOut: $('level-out'), microphone: $('microphone'), devices: $('devices'),
-  keypad: $('keypad'), messages: $('messages'), reply: $('reply'),
+  keypad: $('keypad'), messages: $('messages'), reply: $('reply'), inputs: $('inputs'), outputs: $('outputs'),
 };
 const STATE_TEXT = { idle: 'Idle', connecting: 'Connecting…', live: 'Live', ended: 'Ended', error: 'Error' };
 const ERRORS = {
@@ -15,7 +15,7 @@ const ERRORS = {
   shutting_down: () => 'The server is restarting. Try again in a moment.',
 };
 
-const session = { state: 'idle', pc: null, channel: null, media: null, audioContext: null, startedAt: 0, tick: 0, id: '' };
+const session = { state: 'idle', pc: null, channel: null, media: null, audioContext: null, startedAt: 0, tick: 0, id: '', secret: '', events: null, lastOutput: undefined };
 window.callstream = session;
 
 function setState(state, message) {
@@ -101,8 +101,102 @@ function onServerMessage(event) {
   else if (message.type === 'warning') addMessage(`Warning: ${message.message}`);
   else if (message.type === 'end_stream') { addMessage(String(message.data || 'The session ended.')); stop('ended'); }
   else if (message.type === 'log') addMessage(String(message.data));
+  else if (message.type === 'send_input') sendInputs().catch(() => {});
   else if (message.type === 'update_connection' && message.data === 'closed') stop('ended');
   window.dispatchEvent(new CustomEvent('callstream:message', { detail: message }));
+}
+
+// Additional inputs: rendered from the Stream's declaration, posted to the input hook with the session secret.
+function renderInputs() {
+  if (!config.inputs.length) return;
+  ui.inputs.hidden = false;
+  for (const spec of config.inputs) {
+    const label = document.createElement('label');
+    label.className = spec.type === 'checkbox' ? 'field check' : 'field';
+    const caption = document.createElement('span');
+    caption.textContent = spec.label || spec.name;
+    let control;
+    if (spec.type === 'select') {
+      control = document.createElement('select');
+      for (const choice of spec.choices) control.append(new Option(choice, choice));
+    } else {
+      control = document.createElement('input');
+      control.type = { text: 'text', number: 'number', slider: 'range', checkbox: 'checkbox' }[spec.type];
+      if (spec.minimum !== undefined) control.min = String(spec.minimum);
+      if (spec.maximum !== undefined) control.max = String(spec.maximum);
+      if (spec.step !== undefined) control.step = String(spec.step);
+      if (spec.maxLength !== undefined) control.maxLength = spec.maxLength;
+    }
+    control.name = spec.name;
+    control.id = `input-${spec.name}`;
+    const initial = config.inputValues[spec.name];
+    if (spec.type === 'checkbox') control.checked = Boolean(initial);
+    else if (initial !== undefined && initial !== null) control.value = String(initial);
+    control.addEventListener('change', () => sendInputs());
+    if (spec.type === 'checkbox') label.append(control, caption);
+    else label.append(caption, control);
+    ui.inputs.append(label);
+  }
+  ui.inputs.addEventListener('submit', (event) => { event.preventDefault(); sendInputs(); });
+}
+
+function inputValues() {
+  const values = {};
+  for (const spec of config.inputs) {
+    const control = ui.inputs.elements.namedItem(spec.name);
+    if (spec.type === 'checkbox') values[spec.name] = control.checked;
+    else if (spec.type === 'number' || spec.type === 'slider') { if (control.value !== '') values[spec.name] = Number(control.value); }
+    else values[spec.name] = control.value;
+  }
+  return values;
+}
+
+async function sendInputs() {
+  if (!config.inputs.length || !session.secret) return;
+  const response = await fetch(`${config.base}/input_hook`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Callstream-Secret': session.secret },
+    body: JSON.stringify({ webrtc_id: session.id, ...inputValues() }),
+  });
+  if (response.status === 422) {
+    const { reasons } = await response.json();
+    addMessage(`Inputs refused: ${reasons.join(' ')}`);
+  }
+}
+
+// Additional outputs: read as server-sent events, shown with the Stream's labels.
+function showOutput(output) {
+  session.lastOutput = output;
+  ui.outputs.hidden = false;
+  const specs = config.outputs;
+  const state = output.state;
+  const values = specs.length > 1 && Array.isArray(state) ? state : [specs.length === 1 && Array.isArray(state) && state.length === 1 && specs[0].type !== 'transcript' ? state[0] : state];
+  ui.outputs.replaceChildren(...values.map((value, i) => {
+    const spec = specs[i] || { label: specs.length ? `Output ${i + 1}` : 'Output', type: 'text' };
+    const box = document.createElement('div');
+    box.className = 'output';
+    const caption = document.createElement('span');
+    caption.textContent = spec.label;
+    let shown;
+    if (spec.type === 'transcript' && Array.isArray(value)) {
+      shown = document.createElement('ul');
+      shown.append(...value.map((line) => Object.assign(document.createElement('li'), { textContent: String(line) })));
+    } else {
+      shown = document.createElement('pre');
+      shown.textContent = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+    }
+    shown.className = 'value';
+    box.append(caption, shown);
+    return box;
+  }));
+}
+
+function followOutputs() {
+  session.events?.close();
+  const events = new EventSource(`${config.base}/outputs?webrtc_id=${encodeURIComponent(session.id)}&secret=${encodeURIComponent(session.secret)}`);
+  events.addEventListener('output', (event) => showOutput(JSON.parse(event.data)));
+  events.addEventListener('end', () => events.close());
+  session.events = events;
 }
 
 async function start() {
@@ -162,6 +256,9 @@ async function start() {
       throw new Error(explain ? explain(answer.meta) : `The server refused the call: ${answer.meta?.error}.`);
     }
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    session.secret = answer.session?.secret || '';
+    followOutputs();
+    sendInputs().catch(() => {});
     startTicking(meters);
   } catch (error) {
     stop('error', error.message);
@@ -170,12 +267,15 @@ async function start() {
 
 function stop(state = 'ended', message) {
   cancelAnimationFrame(session.tick);
-  const { pc, media, channel, audioContext } = session;
+  const { pc, media, channel, audioContext, events } = session;
+  events?.close();
+  session.events = null;
   session.pc = null;
   session.channel = null;
   session.media = null;
   session.audioContext = null;
   session.startedAt = 0;
+  session.secret = '';
   try { channel?.close(); } catch {}
   pc?.close();
   media?.getTracks().forEach((t) => t.stop());
@@ -203,5 +303,6 @@ document.addEventListener('keydown', (event) => {
 });
 if (config.mode === 'receive') ui.devices.hidden = true;
 if (config.accentColor) document.documentElement.style.setProperty('--accent', config.accentColor);
+renderInputs();
 setState('idle');
 listMicrophones().catch(() => {});
