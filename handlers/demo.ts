@@ -1,8 +1,13 @@
 import type { AudioHandler } from '../src/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
+import { replyEcho } from './reply-echo.js';
+
+/** The demo served when no handler is named. */
+export const DEFAULT_DEMO_HANDLER = 'reply-echo';
 
 /** Handlers the demo server and the CLI can serve by name (`CALLSTREAM_HANDLER`, `--handler`). */
 export const DEMO_HANDLERS = {
+  'reply-echo': () => replyEcho(),
   echo: () => new EchoHandler(),
   'echo-pcm16': () => new PcmEchoHandler(16000),
 } satisfies Record<string, () => AudioHandler>;

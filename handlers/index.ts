@@ -1,3 +1,5 @@
 /** Reusable handlers, part of callstream's public API (`callstream/handlers`). */
 export { EchoHandler, PcmEchoHandler } from './echo.js';
-export { demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
+export * from './reply-on-pause/index.js';
+export { replyEcho } from './reply-echo.js';
+export { DEFAULT_DEMO_HANDLER, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';

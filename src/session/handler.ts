@@ -49,6 +49,13 @@ export interface SessionContext {
   readonly log: Logger;
   /** Queues audio (any format; converted for the transport), outputs, or a CloseStream. */
   send(item: EmitItem): void;
+  /**
+   * Resolves when the outbound queue has room again (no more than the Stream's `aheadMs` queued):
+   * await it between frames to produce audio no faster than it can be played.
+   */
+  room(): Promise<void>;
+  /** Audio queued for sending (ms). */
+  readonly queuedMs: number;
   /** Drops queued audio, tells the far end to flush, and reports what of the reply was heard. */
   interrupt(): InterruptReport;
   /** Sends a FastRTC-style message to the client (ignored by transports without a message channel). */

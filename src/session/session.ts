@@ -311,6 +311,10 @@ export class Session extends EventEmitter<SessionEvents> {
       signal: this.abort.signal,
       log: this.log,
       send: (item) => session.send(item),
+      room: () => session.playback.belowMs(session.init.aheadMs),
+      get queuedMs() {
+        return session.playback.queuedMs;
+      },
       interrupt: () => session.interrupt(),
       sendMessage: (message) => session.sendMessage(message),
       audio: () => session.runner.audio(),
