@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { mulawDecode, mulawEncode } from '../src/audio/mulaw.js';
 import { Resampler } from '../src/audio/resample.js';
+import type { BenchResult } from './report.js';
 
 /** A speech-like signal: a few tones plus noise. */
 function signal(rate: number, length: number): Int16Array {
@@ -77,6 +78,45 @@ export async function runAudioBench(): Promise<Record<string, number>> {
     results[`resample ${kHz(from)}→${kHz(to)}`] = benchResampler(from, to);
   }
   return results;
+}
+
+/** A naive linear-interpolation resampler: no anti-aliasing, the cheapest thing that changes rate. */
+function linearBaseline(from: number, to: number): number {
+  const frames = 250;
+  const size = from / 50;
+  const input = signal(from, size * frames);
+  const outSize = to / 50;
+  const out = new Int16Array(outSize);
+  const step = from / to;
+  return measure((f) => {
+    const base = f * size;
+    for (let i = 0; i < outSize; i++) {
+      const x = i * step;
+      const j = Math.floor(x);
+      const a = input[base + j]!;
+      const b = input[base + Math.min(j + 1, size - 1)]!;
+      out[i] = a + (b - a) * (x - j);
+    }
+  }, frames);
+}
+
+/** The `audio` scenario of `npm run bench`: µs per frame, against linear interpolation as a floor. */
+export async function audioScenario(): Promise<BenchResult> {
+  const figures = await runAudioBench();
+  const baseline: Record<string, number> = {};
+  const ratios: Record<string, number> = {};
+  for (const [from, to] of RESAMPLER_CASES) {
+    const name = `resample ${kHz(from)}→${kHz(to)}`;
+    baseline[`linear ${kHz(from)}→${kHz(to)} (µs/frame)`] = linearBaseline(from, to);
+    ratios[`${name}: polyphase / linear time`] = figures[name]! / baseline[`linear ${kHz(from)}→${kHz(to)} (µs/frame)`]!;
+  }
+  return {
+    title: 'audio primitives, µs per 20 ms frame',
+    figures: Object.fromEntries(Object.entries(figures).map(([k, v]) => [`${k} (µs/frame)`, v])),
+    baseline,
+    ratios,
+    notes: ['linear interpolation has no anti-aliasing (downsampling aliases at 0 dB); it is only a cost floor'],
+  };
 }
 
 function isMain(): boolean {

@@ -140,7 +140,9 @@ export class TurnDetector {
     } else if (probability < negative) {
       this.silenceStart ??= start;
     }
-    if (this.silenceStart !== undefined && end - this.silenceStart >= this.options.minSilenceMs) this.endTurn(end, false, events);
+    // Silence counts from the end of the last speech window: windows between the thresholds (the
+    // model's fading tail) count as silence once a window has fallen below the negative threshold.
+    if (this.silenceStart !== undefined && end - this.lastSpeechEnd >= this.options.minSilenceMs) this.endTurn(end, false, events);
     else if (this.durationMs() >= this.options.maxSpeechMs) this.endTurn(end, true, events);
   }
 

@@ -1,0 +1,63 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What a benchmark scenario returns: figures, its baseline measured in the same run, and ratios. */
+export interface BenchResult {
+  title: string;
+  /** Rows of figures: name → value (numbers are printed with their unit from the name). */
+  figures: Record<string, number | string>;
+  /** The same measure for the baseline, where there is one. */
+  baseline?: Record<string, number | string>;
+  /** Ratios against the baseline (what the goal is stated in). */
+  ratios?: Record<string, number>;
+  /** Goals met or not, in words. */
+  goals?: Record<string, boolean>;
+  notes?: string[];
+}
+
+const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+export function machine(): Record<string, string | number> {
+  const cpu = os.cpus()[0];
+  return { node: process.version, cpu: cpu?.model ?? 'unknown', cores: os.cpus().length, platform: `${os.platform()} ${os.release()}` };
+}
+
+function format(value: number | string): string {
+  if (typeof value === 'string') return value;
+  if (Number.isInteger(value)) return String(value);
+  return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toFixed(3);
+}
+
+/** Prints a result as a table and writes it as JSON under bench/results/. */
+export function report(name: string, result: BenchResult): void {
+  const lines = [`\n== ${name}: ${result.title}`];
+  const table = (heading: string, rows: Record<string, number | string> | undefined) => {
+    if (!rows) return;
+    lines.push(`  ${heading}`);
+    for (const [key, value] of Object.entries(rows)) lines.push(`    ${key.padEnd(52)} ${format(value)}`);
+  };
+  table('figures', result.figures);
+  table('baseline (same run)', result.baseline);
+  table('ratios', result.ratios);
+  if (result.goals) {
+    lines.push('  goals');
+    for (const [goal, met] of Object.entries(result.goals)) lines.push(`    ${met ? 'met    ' : 'NOT met'} ${goal}`);
+  }
+  for (const note of result.notes ?? []) lines.push(`  note: ${note}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(
+    path.join(RESULTS_DIR, `${name}.json`),
+    JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), ...result }, null, 2) + '\n',
+  );
+}
+
+/** Percentile of a list of numbers (p in 0..100). */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}

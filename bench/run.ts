@@ -1,0 +1,31 @@
+/**
+ * `npm run bench` runs every scenario; `npm run bench -- NAME [NAME...]` runs some. Each prints its
+ * figures beside a baseline measured in the same run and writes JSON under bench/results/.
+ */
+import { type BenchResult, machine, report } from './report.js';
+
+type Scenario = () => Promise<BenchResult>;
+
+const SCENARIOS: Record<string, () => Promise<Scenario>> = {
+  audio: async () => (await import('./audio.js')).audioScenario,
+  vad: async () => (await import('./vad.js')).vadScenario,
+};
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = asked.filter((name) => !(name in SCENARIOS));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown scenario ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}\n`);
+    process.exit(2);
+  }
+  const names = asked.length > 0 ? asked : Object.keys(SCENARIOS);
+  process.stdout.write(`callstream benchmarks on ${JSON.stringify(machine())}\n`);
+  const started = performance.now();
+  for (const name of names) {
+    const scenario = await SCENARIOS[name]!();
+    report(name, await scenario());
+  }
+  process.stdout.write(`\nall done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+await main();
