@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { Clock } from './clock.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
+import type { RecordOptions } from './recording/recorder.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
 
@@ -158,6 +159,8 @@ export interface StreamOptions {
    */
   authorize?: (ctx: Context) => boolean | Promise<boolean>;
   websocket?: WebSocketOptions;
+  /** Records every session to `<directory>/<sessionId>.wav` (stereo: caller left, handler right). */
+  record?: RecordOptions;
   /** Title, subtitle and labels of the built-in page. */
   uiArgs?: UiArgs;
 }
@@ -184,6 +187,7 @@ export interface ResolvedOptions {
   additionalOutputs: OutputSpec[];
   additionalOutputsHandler: StreamOptions['additionalOutputsHandler'];
   authorize: StreamOptions['authorize'];
+  record: RecordOptions | undefined;
   maxQueuedMs: number;
   inboundBacklog: number;
   aheadMs: number;
@@ -246,6 +250,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     additionalOutputs: options.additionalOutputs ?? [],
     additionalOutputsHandler: options.additionalOutputsHandler,
     authorize: options.authorize,
+    record: options.record,
     maxQueuedMs: options.maxQueuedMs ?? 300_000,
     inboundBacklog: options.inboundBacklog ?? 50,
     aheadMs: options.aheadMs ?? 1000,
@@ -253,7 +258,8 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
   };
 }
 
-function normalizePublicUrl(url: string | undefined): string | undefined {
+/** Checks a public URL and reduces it to its origin (scheme, host, port); throws a TypeError that says what is wrong. */
+export function normalizePublicUrl(url: string | undefined): string | undefined {
   if (!url) return undefined;
   let parsed: URL;
   try {

@@ -9,6 +9,7 @@ import { httpErrors } from './http/errors.js';
 import { inputHookRoute } from './inputs/input-route.js';
 import { defaultInputs, type InputValues, validateInputs } from './inputs/spec.js';
 import { OutputFeeds } from './outputs/output-feeds.js';
+import { SessionRecorder } from './recording/recorder.js';
 import { outputsRoute } from './outputs/outputs-route.js';
 import { useWebSockets } from './http/websockets.js';
 import { createLogger, type Logger } from './logger.js';
@@ -190,6 +191,10 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     });
     this.sessions.set(session.id, session);
     this.outputs.track(session);
+    if (options.record) {
+      const recorder = new SessionRecorder(session, options.record, this.clock);
+      session.recording = { file: recorder.file, finished: recorder.finished };
+    }
     session.once('stop', () => this.sessions.delete(session.id));
     this.emit('session', session);
     return session;

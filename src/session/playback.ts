@@ -40,6 +40,8 @@ export interface PlaybackEvents {
   overflow: [droppedMs: number];
   /** The far end ran dry while audio was being paced (lateness in ms beyond one frame). */
   late: [lateMs: number];
+  /** Audio went out; the far end plays it from `playAt` (clock ms). For recordings. */
+  sent: [frame: AudioFrame, playAt: number];
 }
 
 interface Run {
@@ -247,7 +249,9 @@ export class Playback extends EventEmitter<PlaybackEvents> {
       this.queue.length = 0;
       this.queueHead = 0;
     }
-    this.sink.sendAudio(this.toFrame(frames.length === 1 ? (frames[0] as Int16Array | Uint8Array) : concat(frames)));
+    const frame = this.toFrame(frames.length === 1 ? (frames[0] as Int16Array | Uint8Array) : concat(frames));
+    this.sink.sendAudio(frame);
+    if (this.listenerCount('sent') > 0) this.emit('sent', frame, run.start + run.sentMs);
     const ms = count * this.frameMs;
     run.sentMs += ms;
     this.sentTotalMs += ms;

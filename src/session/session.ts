@@ -62,6 +62,10 @@ export interface SessionEvents {
   error: [error: CallstreamError];
   output: [outputs: AdditionalOutputs];
   inputs: [values: InputValues];
+  /** Inbound audio as the transport carried it (for recordings). */
+  inbound: [frame: AudioFrame];
+  /** Outbound audio as sent, and when the far end plays it (clock ms; for recordings). */
+  outbound: [frame: AudioFrame, playAt: number];
   message: [message: ClientMessage];
 }
 
@@ -86,6 +90,8 @@ export class Session extends EventEmitter<SessionEvents> {
   framesIn = 0;
   /** The client asked for outputs as messages on its own channel (no SSE connection needed). */
   inlineOutputs = false;
+  /** The session's WAV file, when the Stream records (finished resolves once it is closed). */
+  recording: { file: string; finished: Promise<void> } | undefined;
 
   private state: State = 'new';
   private readonly playback: Playback;
@@ -122,6 +128,7 @@ export class Session extends EventEmitter<SessionEvents> {
       maxQueuedMs: init.maxQueuedMs,
     });
     this.playback.on('played', (event) => this.emit('played', event));
+    this.playback.on('sent', (frame, playAt) => this.emit('outbound', frame, playAt));
     this.playback.on('overflow', (ms) => this.log.warn({ droppedMs: ms, totalDroppedMs: this.playback.droppedMs }, 'outbound queue full: audio dropped'));
     this.context = this.createContext();
     this.runner = new HandlerRunner(handler, this.context, {
@@ -175,6 +182,7 @@ export class Session extends EventEmitter<SessionEvents> {
   receiveAudio(frame: AudioFrame): void {
     if (this.state !== 'live') return;
     this.framesIn++;
+    if (this.listenerCount('inbound') > 0) this.emit('inbound', frame);
     if (this.init.mode === 'receive') return;
     const converted = this.inbound.convert(frame);
     this.runner.deliver(converted);
@@ -286,6 +294,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.resolveEnded(info);
     for (const resolve of this.inputWaiters.splice(0)) resolve(this.inputValues);
     this.removeAllListeners('audio');
+    this.removeAllListeners('inbound');
+    this.removeAllListeners('outbound');
   }
 
   private fail(error: unknown, during: string): void {
