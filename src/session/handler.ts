@@ -58,6 +58,12 @@ export interface SessionContext {
   readonly queuedMs: number;
   /** Drops queued audio, tells the far end to flush, and reports what of the reply was heard. */
   interrupt(): InterruptReport;
+  /** Hangs up (phone: over Twilio's REST API; others: a clean close). */
+  hangUp(): Promise<void>;
+  /** Transfers a phone call to an E.164 number or a SIP URI; other transports reject. */
+  transfer(target: string): Promise<void>;
+  /** Plays DTMF digits (`0-9*#A-D`, `w` = 0.5 s pause) as in-band tones; returns their length (ms). */
+  sendDigits(digits: string): number;
   /** Sends a FastRTC-style message to the client (ignored by transports without a message channel). */
   sendMessage(message: ClientMessage): void;
   /** Inbound audio as an async iterable, for function handlers (bounded; old frames dropped when slow). */

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { createConverter, type FrameConverter, ToFormat } from '../audio/convert.js';
 import type { AudioFormat, AudioFrame } from '../audio/frame.js';
 import type { Clock, TimerHandle } from '../clock.js';
+import { dtmfTones } from '../audio/dtmf.js';
 import { CallstreamError, describeError } from '../errors.js';
 import type { InputValues } from '../inputs/spec.js';
 import type { Logger } from '../logger.js';
@@ -22,10 +23,20 @@ export interface TransportLink extends PlaybackSink {
   readonly outputFormat?: AudioFormat;
   /** False where no client can answer `send_input` (a phone call). */
   readonly hasClient?: boolean;
+  /** Call control beyond the connection, where the transport has it. */
+  readonly control?: CallControl;
   /** Sends a FastRTC-style message, where the transport has a channel for them. */
   sendMessage(message: ClientMessage): void;
   /** Closes the connection because the session ended (idempotent). */
   close(reason: EndReason, message: string): void;
+}
+
+/** What a transport can do to the call beyond closing its connection (phone calls: Twilio's REST API). */
+export interface CallControl {
+  /** Ends the call itself (REST `status=completed`). */
+  hangUp(): Promise<void>;
+  /** Moves the call to a number or SIP URI (REST update with `<Dial>`). */
+  transfer(target: string): Promise<void>;
 }
 
 /** `send-receive`: both ways; `receive`: the server only sends; `send`: the server only receives. */
@@ -250,6 +261,51 @@ export class Session extends EventEmitter<SessionEvents> {
     return waiting;
   }
 
+  /**
+   * Hangs up: a phone call ends over Twilio's REST API when the Stream has credentials (else its
+   * media stream closes, which ends a call answered with callstream's TwiML); WebRTC and WebSocket
+   * sessions close cleanly.
+   */
+  async hangUp(): Promise<void> {
+    if (this.state === 'closed') return;
+    const control = this.init.link.control;
+    if (control) {
+      try {
+        await control.hangUp();
+      } catch (error) {
+        this.log.warn({ err: error }, 'hang-up over REST failed: closing the stream instead');
+      }
+    }
+    this.end('hangup', 'The handler hung up.');
+  }
+
+  /**
+   * Transfers a phone call to a number (E.164) or a SIP URI; the session ends as Twilio moves the
+   * call. Other transports refuse with an UNSUPPORTED error.
+   */
+  async transfer(target: string): Promise<void> {
+    const control = this.init.link.control;
+    if (!control) {
+      throw new CallstreamError('UNSUPPORTED', `transfer() works on phone calls with Twilio credentials; this ${this.transport} session cannot be transferred.`);
+    }
+    if (!/^\+[1-9]\d{6,14}$/.test(target) && !/^sips?:[^\s<>"]+$/.test(target)) {
+      throw new CallstreamError('BAD_REQUEST', `transfer(): "${target}" is neither an E.164 number (+15551234567) nor a SIP URI (sip:alice@example.com).`);
+    }
+    await control.transfer(target);
+    this.log.info({ target }, 'call transferred');
+    this.end('hangup', `Transferred to ${target}.`);
+  }
+
+  /**
+   * Plays DTMF digits as in-band tones in the outbound audio (Media Streams cannot send DTMF
+   * events). Returns their duration (ms).
+   */
+  sendDigits(digits: string): number {
+    const tones = dtmfTones(digits, 8000);
+    this.send({ encoding: 'pcm16', sampleRate: 8000, samples: tones });
+    return (tones.length * 1000) / 8000;
+  }
+
   /** Ends the session once queued audio has played (the handler's CloseStream). */
   async close(message = 'The handler ended the stream.'): Promise<void> {
     if (this.state !== 'live') return;
@@ -326,6 +382,9 @@ export class Session extends EventEmitter<SessionEvents> {
         return session.playback.queuedMs;
       },
       interrupt: () => session.interrupt(),
+      hangUp: () => session.hangUp(),
+      transfer: (target) => session.transfer(target),
+      sendDigits: (digits) => session.sendDigits(digits),
       sendMessage: (message) => session.sendMessage(message),
       audio: () => session.runner.audio(),
       close: (message) => void session.close(message),
