@@ -1,22 +1,37 @@
-import type { AudioHandler } from '../src/index.js';
+import { type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
 import { replyEcho } from './reply-echo.js';
+import { flip, invert } from './video.js';
 
 /** The demo served when no handler is named. */
 export const DEFAULT_DEMO_HANDLER = 'reply-echo';
 
+/** A demo: its handler and the Stream options it needs (video demos set the modality). */
+export interface DemoHandler {
+  handler: AudioHandler | VideoFunction;
+  options: Pick<StreamOptions, 'modality' | 'uiArgs'>;
+}
+
 /** Handlers the demo server and the CLI can serve by name (`CALLSTREAM_HANDLER`, `--handler`). */
 export const DEMO_HANDLERS = {
-  'reply-echo': () => replyEcho(),
-  echo: () => new EchoHandler(),
-  'echo-pcm16': () => new PcmEchoHandler(16000),
-} satisfies Record<string, () => AudioHandler>;
+  'reply-echo': () => ({ handler: replyEcho(), options: { uiArgs: { title: 'Say something, then pause', subtitle: 'ReplyOnPause plays back what you said.' } } }),
+  echo: () => ({ handler: new EchoHandler(), options: { uiArgs: { title: 'Echo', subtitle: 'You hear yourself, with no transcoding.' } } }),
+  'echo-pcm16': () => ({ handler: new PcmEchoHandler(16000), options: {} }),
+  invert: () => ({ handler: invert, options: { modality: 'video', uiArgs: { title: 'Invert', subtitle: 'Your camera, as a negative.' } } }),
+  flip: () => ({ handler: flip, options: { modality: 'video', uiArgs: { title: 'Flip', subtitle: 'Your camera, upside down.' } } }),
+} satisfies Record<string, () => DemoHandler>;
 
 export type DemoHandlerName = keyof typeof DEMO_HANDLERS;
 
-/** The demo handler called `name`; throws with the list of names when there is none. */
-export function demoHandler(name: string): AudioHandler {
-  const make = (DEMO_HANDLERS as Record<string, (() => AudioHandler) | undefined>)[name];
+/** The demo called `name`; throws with the list of names when there is none. */
+export function demoHandler(name: string): DemoHandler {
+  const make = (DEMO_HANDLERS as Record<string, (() => DemoHandler) | undefined>)[name];
   if (!make) throw new Error(`Unknown handler "${name}". Known handlers: ${Object.keys(DEMO_HANDLERS).join(', ')}.`);
   return make();
+}
+
+/** A Stream serving the demo called `name`, with `options` on top of what the demo needs. */
+export function createDemoStream(name: string, options: StreamOptions = {}): Stream {
+  const demo = demoHandler(name);
+  return new Stream(demo.handler, { ...demo.options, ...options, uiArgs: { ...demo.options.uiArgs, ...options.uiArgs } });
 }

@@ -2,4 +2,5 @@
 export { EchoHandler, PcmEchoHandler } from './echo.js';
 export * from './reply-on-pause/index.js';
 export { replyEcho } from './reply-echo.js';
-export { DEFAULT_DEMO_HANDLER, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
+export { createDemoStream, DEFAULT_DEMO_HANDLER, type DemoHandler, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
+export { flip, invert } from './video.js';

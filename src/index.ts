@@ -19,7 +19,11 @@ export {
   type SessionContextEvents,
   type SessionFunction,
   type StreamHandler,
+  type VideoFunction,
 } from './session/handler.js';
+export { i420Size, i420ToRgba, rgbaToI420, type VideoFrame } from './video/frame.js';
+export type { VideoCodec, VideoDecoder, VideoEncoder, VideoEncoderOptions } from './video/codec.js';
+export { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
 export { AdditionalOutputs, CloseStream, type EmitItem } from './session/emit.js';
 export type {
   CallFacts,
@@ -44,6 +48,9 @@ export { mulawDecode, mulawEncode } from './audio/mulaw.js';
 export { Resampler, resampleOnce } from './audio/resample.js';
 export { createConverter } from './audio/convert.js';
 export { CallstreamError, type ErrorCode } from './errors.js';
+export { createTwilioClient, type TwilioClient, type TwilioCredentials, twilioCredentialsFromEnv } from './twilio/client.js';
+export { TwilioApiError } from './twilio/api-error.js';
+export { type TwilioIceOptions, twilioIceServers, twilioRtcConfiguration } from './twilio/ice-servers.js';
 export { createLogger, type Logger } from './logger.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { createHttpServer, listen, type RunningServer } from './server.js';

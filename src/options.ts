@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { Clock } from './clock.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
+import type { VideoCodec } from './video/codec.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
 
@@ -107,7 +108,7 @@ export type CustomParameters =
 export interface StreamOptions {
   /** `send-receive` (default), `receive` (the server only sends) or `send` (the server only receives). */
   mode?: StreamMode;
-  /** `audio` (default; FastRTC defaults to video), `video` or `audio-video`. Video arrives with its issue. */
+  /** `audio` (default; FastRTC defaults to video), `video` (a frame function) or `audio-video`. */
   modality?: Modality;
   /** Sessions at once across every transport. Default: unlimited (`null` or `Infinity`). */
   concurrencyLimit?: number | null;
@@ -161,6 +162,8 @@ export interface StreamOptions {
   websocket?: WebSocketOptions;
   /** Records every session to `<directory>/<sessionId>.wav` (stereo: caller left, handler right). */
   record?: RecordOptions;
+  /** The VP8 codec of video streams. Default: ffmpeg child processes (FFMPEG_PATH, else PATH). */
+  videoCodec?: VideoCodec;
   /** Title, subtitle and labels of the built-in page. */
   uiArgs?: UiArgs;
 }

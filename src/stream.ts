@@ -13,8 +13,12 @@ import { SessionRecorder } from './recording/recorder.js';
 import { outputsRoute } from './outputs/outputs-route.js';
 import { useWebSockets } from './http/websockets.js';
 import { createLogger, type Logger } from './logger.js';
-import { type ResolvedOptions, resolveOptions, type StreamOptions } from './options.js';
-import type { AudioHandler } from './session/handler.js';
+import { normalizePublicUrl, type ResolvedOptions, resolveOptions, type StreamOptions } from './options.js';
+import { type Fastphone, type FastphoneOptions, startFastphone } from '../tunnels/fastphone.js';
+import type { AudioHandler, VideoFunction } from './session/handler.js';
+import type { VideoCodec } from './video/codec.js';
+import { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
+import { videoFunctionHandler } from './video/video-handler.js';
 import { SessionRegistry } from './session/registry.js';
 import { Session } from './session/session.js';
 import type { TransportKind } from './session/types.js';
@@ -55,6 +59,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   readonly registry: SessionRegistry;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** The VP8 codec of video and audio-video streams (ffmpeg unless given). */
+  readonly videoCodec: VideoCodec | undefined;
   private readonly sessions = new Map<string, Session>();
   private readonly tokens: CallTokens;
   private readonly webrtc: WebRtcPeers;
@@ -63,15 +69,30 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   private page: Middleware | undefined;
   private mountPrefix = '';
 
-  constructor(handler: AudioHandler, options: StreamOptions = {}) {
+  constructor(handler: AudioHandler | VideoFunction, options: StreamOptions = {}) {
     super();
     if (handler === null || (typeof handler !== 'object' && typeof handler !== 'function')) {
-      throw new CallstreamError('CONFIG_ERROR', 'new Stream(handler): the handler must be a StreamHandler object or a session function.');
+      throw new CallstreamError('CONFIG_ERROR', 'new Stream(handler): the handler must be a StreamHandler object or a function.');
     }
-    this.handler = handler;
     this.options = resolveOptions(options);
-    if (this.options.modality !== 'audio') {
-      throw new CallstreamError('UNSUPPORTED', `modality "${this.options.modality}" is not served yet: this build serves audio.`);
+    const { modality } = this.options;
+    if (modality === 'video' && typeof handler === 'function') {
+      this.handler = videoFunctionHandler(handler as VideoFunction);
+    } else {
+      this.handler = handler as AudioHandler;
+    }
+    if (modality !== 'audio') {
+      const h = this.handler;
+      if (typeof h === 'function' || (!h.videoReceive && !h.videoEmit)) {
+        throw new CallstreamError(
+          'CONFIG_ERROR',
+          modality === 'video'
+            ? 'A video Stream needs a frame function (frame, inputs) => frame, or a handler with videoReceive/videoEmit.'
+            : 'An audio-video Stream needs a handler object with audio methods (receive/emit) and videoReceive/videoEmit.',
+        );
+      }
+      // One clear error here when ffmpeg is missing; audio Streams never need it.
+      this.videoCodec = options.videoCodec ?? new FfmpegVideoCodec();
     }
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
@@ -131,6 +152,32 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
 
   set ui(page: Middleware) {
     this.page = page;
+  }
+
+  /**
+   * Sets the public origin used for TwiML stream URLs and signature checks (`publicUrl`), e.g. a
+   * tunnel's URL once it is open. Undefined goes back to each request's own host.
+   */
+  setPublicUrl(url: string | undefined): void {
+    try {
+      this.options.publicUrl = normalizePublicUrl(url);
+    } catch (error) {
+      throw new CallstreamError('CONFIG_ERROR', (error as Error).message, { cause: error });
+    }
+  }
+
+  /** Sets the Twilio auth token that webhook and media-stream signatures are checked with (`twilioAuthToken`). */
+  setTwilioAuthToken(token: string): void {
+    this.options.twilioAuthToken = token;
+  }
+
+  /**
+   * Serves this Stream on one of your Twilio numbers through a public tunnel (FastRTC's fastphone,
+   * with your own account): starts a server, opens the tunnel (localtunnel by default), points the
+   * number at it and restores the number on stop, SIGINT/SIGTERM, or when the tunnel dies.
+   */
+  fastphone(options: FastphoneOptions = {}): Promise<Fastphone> {
+    return startFastphone(this, options);
   }
 
   /** A live session by id. */

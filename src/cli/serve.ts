@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import { demoHandler } from '../../handlers/index.js';
+import { createDemoStream } from '../../handlers/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { Stream } from '../stream.js';
@@ -27,7 +27,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   const logger = options.logger ?? createLogger();
   const app = new Koa();
   app.proxy = options.trustProxy;
-  const stream = new Stream(demoHandler(options.handler), { logger });
+  const stream = createDemoStream(options.handler, { logger });
   stream.mount(app);
   const running = await listen(app, options.host, options.port);
   logger.info({ url: running.url, handler: options.handler, trustProxy: options.trustProxy }, 'callstream demo server listening');

@@ -1,6 +1,7 @@
 import type { AudioFormat, AudioFrame } from '../audio/frame.js';
 import type { InputValues } from '../inputs/spec.js';
 import type { Logger } from '../logger.js';
+import type { VideoFrame } from '../video/frame.js';
 import type { EmitItem } from './emit.js';
 import type { CallFacts, ClientMessage, InterruptReport, PlayedEvent, StopInfo, TransportKind } from './types.js';
 
@@ -96,7 +97,23 @@ export interface StreamHandler {
   emit?(ctx: SessionContext): MaybePromise<EmitItem | undefined | void>;
   onDtmf?(digit: string, ctx: SessionContext): MaybePromise<void>;
   shutdown?(ctx: SessionContext): MaybePromise<void>;
+  /**
+   * A camera frame (video and audio-video streams). Never queued: while the handler is busy with
+   * one frame, newer frames replace the waiting one and older ones are dropped (and counted).
+   */
+  videoReceive?(frame: VideoFrame, ctx: SessionContext): MaybePromise<void>;
+  /** Awaited after each videoReceive: a frame to send back, an AdditionalOutputs, or nothing. */
+  videoEmit?(ctx: SessionContext): MaybePromise<VideoFrame | EmitItem | undefined | void>;
 }
+
+/**
+ * FastRTC's video handler: a camera frame in, a frame out (or AdditionalOutputs, a CloseStream, or
+ * nothing). `new Stream(fn, { modality: 'video' })`.
+ */
+export type VideoFunction = (
+  frame: VideoFrame,
+  inputs: Readonly<InputValues>,
+) => VideoFrame | EmitItem | undefined | void | Promise<VideoFrame | EmitItem | undefined | void>;
 
 /**
  * The simple shape: a function called once per session. It may return an async iterable of items

@@ -8,8 +8,10 @@ import { CallstreamError, describeError } from '../errors.js';
 import type { InputValues } from '../inputs/spec.js';
 import type { Logger } from '../logger.js';
 import { AdditionalOutputs, CloseStream, type EmitItem, isAudioFrame } from './emit.js';
-import { type AudioHandler, instantiateHandler, resolveInputFormat, type SessionContext } from './handler.js';
+import { type AudioHandler, instantiateHandler, isSessionFunction, resolveInputFormat, type SessionContext } from './handler.js';
 import { HandlerRunner } from './handler-runner.js';
+import { VideoRunner } from './video-runner.js';
+import type { VideoFrame } from '../video/frame.js';
 import { Playback, type PlaybackSink } from './playback.js';
 import type { Slot } from './registry.js';
 import type { CallFacts, ClientMessage, EndReason, InterruptReport, PlayedEvent, StopInfo, TransportKind } from './types.js';
@@ -25,6 +27,10 @@ export interface TransportLink extends PlaybackSink {
   readonly hasClient?: boolean;
   /** Call control beyond the connection, where the transport has it. */
   readonly control?: CallControl;
+  /** Sends a video frame (WebRTC peers of video streams). */
+  sendVideo?(frame: VideoFrame): void;
+  /** Counters the transport keeps (packets, keyframe asks...), for logs and tests. */
+  stats?(): Record<string, number>;
   /** Sends a FastRTC-style message, where the transport has a channel for them. */
   sendMessage(message: ClientMessage): void;
   /** Closes the connection because the session ended (idempotent). */
@@ -107,6 +113,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private state: State = 'new';
   private readonly playback: Playback;
   private readonly runner: HandlerRunner;
+  private readonly video: VideoRunner | undefined;
   private readonly inbound: FrameConverter;
   private readonly outbound: ToFormat;
   private readonly abort = new AbortController();
@@ -148,6 +155,32 @@ export class Session extends EventEmitter<SessionEvents> {
       room: () => this.playback.belowMs(init.aheadMs),
       idleWait: () => new Promise((resolve) => init.clock.after(this.playback.frameMs, resolve)),
     }, init.inboundBacklog);
+    if (!isSessionFunction(handler) && (handler.videoReceive || handler.videoEmit)) {
+      this.video = new VideoRunner(handler, this.context, {
+        sendVideo: (frame) => {
+          if (this.state === 'live' && init.mode !== 'send') init.link.sendVideo?.(frame);
+        },
+        send: (item) => this.send(item),
+        fail: (error, during) => this.fail(error, during),
+      }, init.clock, this.log);
+    }
+  }
+
+  /** Video frames received, handled and dropped (slow handler). */
+  get videoStats(): { received: number; processed: number; dropped: number; handlerMs: number } | undefined {
+    const video = this.video;
+    return video && { received: video.received, processed: video.processed, dropped: video.dropped, handlerMs: video.handlerMs };
+  }
+
+  /** The transport's own counters. */
+  transportStats(): Record<string, number> {
+    return this.init.link.stats?.() ?? {};
+  }
+
+  /** A decoded camera frame from the transport. */
+  receiveVideo(frame: VideoFrame): void {
+    if (this.state !== 'live' || this.init.mode === 'receive') return;
+    this.video?.receive(frame);
   }
 
   get isLive(): boolean {
@@ -329,6 +362,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.timeLimit?.cancel();
     this.abort.abort(new CallstreamError('SESSION_CLOSED', `Session ended: ${message}`));
     this.playback.close();
+    this.video?.stop();
     void this.runner.stop();
     this.init.link.close(reason, message);
     this.init.slot?.release();
@@ -343,6 +377,8 @@ export class Session extends EventEmitter<SessionEvents> {
         droppedInbound: this.droppedInbound,
         droppedOutboundMs: this.droppedOutboundMs,
         late: this.playback.lateCount,
+        video: this.videoStats,
+        transportStats: this.transportStats(),
       },
       'session stopped',
     );

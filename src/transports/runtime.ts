@@ -5,6 +5,7 @@ import type { AudioHandler } from '../session/handler.js';
 import type { SessionRegistry, Slot } from '../session/registry.js';
 import type { Session, TransportLink } from '../session/session.js';
 import type { CallFacts } from '../session/types.js';
+import type { VideoCodec } from '../video/codec.js';
 
 /** What a transport may use of its Stream: options, limits, and a way to open sessions. */
 export interface TransportRuntime {
@@ -14,6 +15,8 @@ export interface TransportRuntime {
   readonly clock: Clock;
   /** The Stream's handler (its declared formats matter to some transports). */
   readonly handler: AudioHandler;
+  /** The VP8 codec, for video and audio-video streams. */
+  readonly videoCodec: VideoCodec | undefined;
   /** A live session by id. */
   getSession(id: string): Session | undefined;
   /** False once the Stream is shutting down: new calls are refused. */

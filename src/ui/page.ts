@@ -31,6 +31,8 @@ export function builtInPage(options: ResolvedOptions, base: string): Middleware 
   const pageConfig = {
     base,
     mode: options.mode,
+    modality: options.modality,
+    videoConstraints: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
     startLabel: ui.startLabel ?? 'Start talking',
     stopLabel: ui.stopLabel ?? 'Hang up',
     keypad: ui.keypad ?? true,
@@ -44,7 +46,7 @@ export function builtInPage(options: ResolvedOptions, base: string): Middleware 
   return (ctx: Context) => {
     const replacements: Record<string, string> = {
       title: escapeHtml(title),
-      subtitle: escapeHtml(ui.subtitle ?? 'Press start and speak: the handler answers.'),
+      subtitle: escapeHtml(ui.subtitle ?? (options.modality === 'video' ? 'Press start: the handler gets your camera and sends video back.' : 'Press start and speak: the handler answers.')),
       startLabel: escapeHtml(pageConfig.startLabel),
       base: escapeHtml(base),
       config: JSON.stringify(pageConfig).replace(/</g, '\\u003c'),

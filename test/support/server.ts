@@ -3,7 +3,7 @@ import Koa from 'koa';
 import { listen, type RunningServer } from '../../src/server.js';
 import { Stream } from '../../src/stream.js';
 import type { StreamOptions } from '../../src/options.js';
-import type { AudioHandler } from '../../src/session/handler.js';
+import type { AudioHandler, VideoFunction } from '../../src/session/handler.js';
 import { createLogger } from '../../src/logger.js';
 
 export const PUBLIC_URL = 'https://voice.example.test';
@@ -19,7 +19,7 @@ export interface TestServer {
 
 /** A Stream mounted on a fresh Koa app, listening on a free loopback port. */
 export async function startTestServer(
-  handler: AudioHandler,
+  handler: AudioHandler | VideoFunction,
   options: StreamOptions = {},
   extra: { path?: string; serverOptions?: http.ServerOptions } = {},
 ): Promise<TestServer> {

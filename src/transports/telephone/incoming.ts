@@ -5,7 +5,7 @@ import type { IncomingCall } from '../../options.js';
 import { isValidTwilioSignature } from '../../twilio/signature.js';
 import type { TransportRuntime } from '../runtime.js';
 import type { CallTokens } from './call-tokens.js';
-import { CALL_TOKEN_PARAMETER, connectTwiml, rejectTwiml } from './twiml.js';
+import { CALL_TOKEN_PARAMETER, connectTwiml, rejectTwiml, sayAndHangUpTwiml } from './twiml.js';
 
 /**
  * `GET|POST {path}/telephone/incoming`: Twilio's voice webhook. Checks the signature (when an auth
@@ -31,6 +31,11 @@ export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens,
     }
 
     ctx.type = 'text/xml';
+    if (options.modality === 'video') {
+      log.warn('call refused: this Stream serves video, which a phone call cannot carry');
+      ctx.body = sayAndHangUpTwiml('Sorry, this service is video only. Please open it in a web browser.');
+      return;
+    }
     const slot = runtime.accepting ? runtime.registry.reserve('telephone') : undefined;
     if (!slot) {
       log.warn({ limit: options.concurrencyLimit, accepting: runtime.accepting }, 'call rejected: busy (concurrency limit or shutting down)');

@@ -27,6 +27,11 @@ export function mediaStreamRoute(runtime: TransportRuntime, tokens: CallTokens):
         return;
       }
     }
+    if (options.modality === 'video') {
+      ctx.status = 409;
+      ctx.body = 'This Stream serves video only: phone calls cannot carry it.';
+      return;
+    }
     if (!runtime.accepting) {
       ctx.status = 503;
       ctx.body = 'Shutting down.';

@@ -52,7 +52,9 @@ export class WebRtcPeers {
     if (typeof sdp !== 'string' || !sdp.startsWith('v=0') || sdp.length > MAX_SDP_LENGTH) {
       throw badRequest(`sdp must be an SDP offer (starting with "v=0", at most ${MAX_SDP_LENGTH} characters).`);
     }
-    if (!/^m=audio /m.test(sdp)) throw badRequest('The offer has no audio (m=audio) section.');
+    const modality = this.runtime.options.modality;
+    if (modality !== 'video' && !/^m=audio /m.test(sdp)) throw badRequest('The offer has no audio (m=audio) section.');
+    if (modality !== 'audio' && !/^m=video /m.test(sdp)) throw badRequest(`This Stream serves ${modality}: the offer has no video (m=video) section.`);
     if (this.peers.has(id) || this.runtime.getSession(id)) return failed(ctx, 'connection_already_exists');
     if (!this.runtime.accepting) return failed(ctx, 'shutting_down');
     const slot = this.runtime.registry.reserve('webrtc');

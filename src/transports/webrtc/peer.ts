@@ -4,8 +4,11 @@ import {
   type RTCDataChannel,
   type RTCIceCandidateInit,
   type RtpPacket,
+  useNACK,
   useOPUS,
   usePCMU,
+  usePLI,
+  useVP8,
 } from 'werift';
 import type { TimerHandle } from '../../clock.js';
 import { CallstreamError } from '../../errors.js';
@@ -15,6 +18,7 @@ import type { Session } from '../../session/session.js';
 import type { TransportRuntime } from '../runtime.js';
 import { codecForMimeType, type RtpAudioCodec } from './audio-codecs.js';
 import { type OrderedPacket, ReorderBuffer } from './reorder-buffer.js';
+import { VideoPipe } from './video-pipe.js';
 import { WebRtcLink } from './webrtc-link.js';
 
 /** FastRTC's answer, plus the session's id and secret (needed for its inputs and outputs). */
@@ -43,6 +47,9 @@ export class WebRtcPeer {
   session: Session | undefined;
   private readonly pc: RTCPeerConnection;
   private readonly outbound = new MediaStreamTrack({ kind: 'audio' });
+  private readonly outboundVideo = new MediaStreamTrack({ kind: 'video' });
+  private readonly hasAudio: boolean;
+  private video: VideoPipe | undefined;
   private readonly log: Logger;
   private codec: RtpAudioCodec | undefined;
   private link: WebRtcLink | undefined;
@@ -61,20 +68,35 @@ export class WebRtcPeer {
     this.log = runtime.logger.child({ transport: 'webrtc', sessionId: init.id });
     const { webrtc } = runtime.options;
     const server = runtime.options.serverRtcConfiguration;
-    const codecs = webrtc.codec === 'pcmu' ? [usePCMU()] : [useOPUS(), usePCMU()];
+    const { modality, mode } = runtime.options;
+    this.hasAudio = modality !== 'video';
+    const audioCodecs = !this.hasAudio ? [] : webrtc.codec === 'pcmu' ? [usePCMU()] : [useOPUS(), usePCMU()];
+    const videoCodecs = modality === 'audio' ? [] : [useVP8({ rtcpFeedback: [useNACK(), usePLI()] })];
     this.pc = new RTCPeerConnection({
       bundlePolicy: 'max-bundle',
       iceServers: (server?.iceServers ?? []).flatMap((s) =>
         (Array.isArray(s.urls) ? s.urls : [s.urls]).map((urls) => ({ urls, username: s.username, credential: s.credential })),
       ),
       iceTransportPolicy: server?.iceTransportPolicy ?? 'all',
-      codecs: { audio: codecs, video: [] },
+      codecs: { audio: audioCodecs, video: videoCodecs },
       iceUseIpv6: webrtc.iceUseIpv6,
       iceAdditionalHostAddresses: webrtc.iceAdditionalHostAddresses,
       icePortRange: webrtc.icePortRange,
     });
-    const transceiver = this.pc.addTransceiver(this.outbound, { direction: DIRECTION[runtime.options.mode] });
-    transceiver.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => this.onRtp(rtp)));
+    if (this.hasAudio) {
+      const transceiver = this.pc.addTransceiver(this.outbound, { direction: DIRECTION[mode] });
+      transceiver.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => this.onRtp(rtp)));
+    }
+    if (runtime.videoCodec) {
+      const video = new VideoPipe(runtime.videoCodec, this.outboundVideo, runtime.clock, this.log, (frame) => this.session?.receiveVideo(frame));
+      this.video = video;
+      const transceiver = this.pc.addTransceiver(this.outboundVideo, { direction: DIRECTION[mode] });
+      transceiver.onTrack.subscribe((track) => {
+        video.receiveFrom(track, transceiver.receiver);
+        track.onReceiveRtp.subscribe(() => (this.lastRtpAt = this.runtime.clock.now()));
+      });
+      video.listenForKeyframeAsks(transceiver.sender);
+    }
     this.pc.onDataChannel.subscribe((channel) => this.onDataChannel(channel));
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
     this.connectTimer = runtime.clock.after(webrtc.connectTimeoutMs, () => {
@@ -91,15 +113,26 @@ export class WebRtcPeer {
     }
     for (const candidate of candidates) await this.addCandidate(candidate);
     await this.pc.setLocalDescription(await this.pc.createAnswer());
-    const transceiver = this.pc.getTransceivers()[0];
-    const negotiated = transceiver?.codecs[0];
-    const codec = negotiated ? codecForMimeType(negotiated.mimeType) : undefined;
-    if (!codec) throw new CallstreamError('BAD_REQUEST', 'The offer has no audio codec callstream speaks (Opus or PCMU).');
+    let codec: RtpAudioCodec | undefined;
+    if (this.hasAudio) {
+      const negotiated = this.pc.getTransceivers().find((t) => t.kind === 'audio')?.codecs[0];
+      codec = negotiated ? codecForMimeType(negotiated.mimeType) : undefined;
+      if (!codec) throw new CallstreamError('BAD_REQUEST', 'The offer has no audio codec callstream speaks (Opus or PCMU).');
+      this.reorder = new ReorderBuffer(
+        { maxHold: this.runtime.options.webrtc.reorderWindow, samplesPerPacket: codec.samplesPerPacket, maxFill: 50 },
+        (packet) => this.onOrderedPacket(packet),
+      );
+    }
     this.codec = codec;
-    this.link = new WebRtcLink(this.pc, this.outbound, codec, this.runtime.clock, this.log);
-    this.reorder = new ReorderBuffer(
-      { maxHold: this.runtime.options.webrtc.reorderWindow, samplesPerPacket: codec.samplesPerPacket, maxFill: 50 },
-      (packet) => this.onOrderedPacket(packet),
+    const video = this.video;
+    this.link = new WebRtcLink(
+      this.pc,
+      this.outbound,
+      codec,
+      this.runtime.clock,
+      this.log,
+      video && ((frame) => video.send(frame)),
+      video && (() => ({ keyframeAsks: video.keyframeAsks, browserKeyframeAsks: video.browserKeyframeAsks, videoDroppedOutbound: video.droppedOutbound })),
     );
     this.session = this.runtime.openSession({
       id: this.id,
@@ -111,7 +144,7 @@ export class WebRtcPeer {
     this.session.once('stop', () => this.close('session ended'));
     const local = this.pc.localDescription;
     if (!local) throw new Error('werift produced no local description');
-    this.log.debug({ codec: codec.name }, 'answered offer');
+    this.log.debug({ codec: codec?.name, video: Boolean(video) }, 'answered offer');
     return { sdp: local.sdp, type: 'answer', session: { id: this.session.id, secret: this.session.secret } };
   }
 
@@ -136,6 +169,7 @@ export class WebRtcPeer {
     this.disconnectTimer?.cancel();
     this.inactivity?.cancel();
     this.reorder?.flush();
+    this.video?.close();
     if (this.session) this.session.end('remote_closed', reason);
     else this.init.slot.release();
     this.pc.close().catch(() => {});

@@ -6,6 +6,7 @@ import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { TransportLink } from '../../session/session.js';
 import type { ClientMessage, EndReason } from '../../session/types.js';
+import type { VideoFrame } from '../../video/frame.js';
 import type { RtpAudioCodec } from './audio-codecs.js';
 
 const PACKET_MS = 20;
@@ -18,6 +19,7 @@ const PACKET_MS = 20;
 export class WebRtcLink implements TransportLink {
   readonly kind = 'webrtc' as const;
   readonly format;
+  readonly sendVideo: ((frame: VideoFrame) => void) | undefined;
   private sequenceNumber = randomInt(0, 0x10000);
   private timestamp = randomInt(0, 0x100000000);
   private lastPacketAt: number | undefined;
@@ -29,11 +31,15 @@ export class WebRtcLink implements TransportLink {
   constructor(
     private readonly pc: RTCPeerConnection,
     private readonly track: MediaStreamTrack,
-    private readonly codec: RtpAudioCodec,
+    private readonly codec: RtpAudioCodec | undefined,
     private readonly clock: Clock,
     private readonly log: Logger,
+    sendVideo?: (frame: VideoFrame) => void,
+    private readonly videoStats?: () => Record<string, number>,
   ) {
-    this.format = codec.format;
+    // A video-only peer carries no audio: sessions still get a format, and nothing is sent.
+    this.format = codec?.format ?? { encoding: 'mulaw', sampleRate: 8000 };
+    this.sendVideo = sendVideo;
   }
 
   /** The client's "text" data channel is open: send what waited for it. */
@@ -43,8 +49,9 @@ export class WebRtcLink implements TransportLink {
   }
 
   sendAudio(frame: AudioFrame): void {
-    if (this.closed) return;
-    const samples = this.codec.format.sampleRate / 1000 * PACKET_MS;
+    if (this.closed || !this.codec) return;
+    const codec = this.codec;
+    const samples = (codec.format.sampleRate / 1000) * PACKET_MS;
     const data = frame.encoding === 'pcm16' ? frame.samples : frame.bytes;
     const now = this.clock.now();
     let marker = false;
@@ -52,7 +59,7 @@ export class WebRtcLink implements TransportLink {
       const packetsElapsed = Math.round((now - this.lastPacketAt) / PACKET_MS);
       // After a silence the timestamp jumps by the time that passed (RFC 3551 §4.1), marker set.
       if (packetsElapsed > 2) {
-        this.timestamp = (this.timestamp + (packetsElapsed - 1) * this.codec.samplesPerPacket) >>> 0;
+        this.timestamp = (this.timestamp + (packetsElapsed - 1) * codec.samplesPerPacket) >>> 0;
         marker = true;
       }
     } else {
@@ -62,15 +69,19 @@ export class WebRtcLink implements TransportLink {
       const part: AudioFrame = frame.encoding === 'pcm16'
         ? { encoding: 'pcm16', sampleRate: frame.sampleRate, samples: frame.samples.subarray(offset, offset + samples) }
         : { encoding: 'mulaw', sampleRate: frame.sampleRate, bytes: frame.bytes.subarray(offset, offset + samples) };
-      const payload = this.codec.encode(part);
+      const payload = codec.encode(part);
       const header = new RtpHeader({ sequenceNumber: this.sequenceNumber, timestamp: this.timestamp, marker, payloadType: 0 });
       this.track.writeRtp(new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)));
       this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
-      this.timestamp = (this.timestamp + this.codec.samplesPerPacket) >>> 0;
+      this.timestamp = (this.timestamp + codec.samplesPerPacket) >>> 0;
       marker = false;
       this.packetsSent++;
     }
     this.lastPacketAt = now + ((data.length / samples) - 1) * PACKET_MS;
+  }
+
+  stats(): Record<string, number> {
+    return { packetsSent: this.packetsSent, ...this.videoStats?.() };
   }
 
   clear(): void {

@@ -7,7 +7,11 @@ const ui = {
   state: $('state'), timer: $('timer'), call: $('call'), label: $('call-label'), error: $('error'),
   levelIn: $('level-in'), levelOut: $('level-out'), microphone: $('microphone'), devices: $('devices'),
   keypad: $('keypad'), messages: $('messages'), reply: $('reply'), inputs: $('inputs'), outputs: $('outputs'),
+  videos: $('videos'), local: $('local'), remote: $('remote'), camera: $('camera'), cameraLabel: $('camera-label'),
+  microphoneLabel: $('microphone-label'), meters: $('meters'),
 };
+const hasAudio = config.modality !== 'video';
+const hasVideo = config.modality !== 'audio';
 const STATE_TEXT = { idle: 'Idle', connecting: 'Connecting…', live: 'Live', ended: 'Ended', error: 'Error' };
 const ERRORS = {
   concurrency_limit_reached: (meta) => `The service is busy (${meta.limit} session${meta.limit === 1 ? '' : 's'} at once). Try again shortly.`,
@@ -26,7 +30,7 @@ function setState(state, message) {
   ui.call.dataset.active = String(active);
   ui.label.textContent = active ? config.stopLabel : config.startLabel;
   ui.call.setAttribute('aria-pressed', String(active));
-  ui.keypad.hidden = !(config.keypad && state === 'live');
+  ui.keypad.hidden = !(config.keypad && hasAudio && state === 'live');
   ui.microphone.disabled = active;
   ui.error.hidden = !message;
   ui.error.textContent = message || '';
@@ -41,15 +45,17 @@ function addMessage(text) {
   ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
-async function listMicrophones() {
+async function listDevices() {
   if (!navigator.mediaDevices?.enumerateDevices) return;
   const devices = await navigator.mediaDevices.enumerateDevices();
-  const current = ui.microphone.value;
-  ui.microphone.replaceChildren(new Option('Default microphone', ''));
-  for (const device of devices.filter((d) => d.kind === 'audioinput' && d.deviceId && d.deviceId !== 'default')) {
-    ui.microphone.append(new Option(device.label || `Microphone ${ui.microphone.length}`, device.deviceId));
+  for (const [select, kind, name] of [[ui.microphone, 'audioinput', 'microphone'], [ui.camera, 'videoinput', 'camera']]) {
+    const current = select.value;
+    select.replaceChildren(new Option(`Default ${name}`, ''));
+    for (const device of devices.filter((d) => d.kind === kind && d.deviceId && d.deviceId !== 'default')) {
+      select.append(new Option(device.label || `${name} ${select.length}`, device.deviceId));
+    }
+    select.value = current;
   }
-  ui.microphone.value = current;
 }
 
 async function post(body) {
@@ -209,28 +215,40 @@ async function start() {
     const rtcConfiguration = await fetch(`${config.base}/webrtc/configuration`).then((r) => r.json());
     const pc = new RTCPeerConnection(rtcConfiguration);
     session.pc = pc;
+    const direction = config.mode === 'send' ? 'sendonly' : config.mode === 'receive' ? 'recvonly' : 'sendrecv';
     if (config.mode !== 'receive') {
-      const deviceId = ui.microphone.value;
+      const microphone = ui.microphone.value;
+      const camera = ui.camera.value;
       try {
         session.media = await navigator.mediaDevices.getUserMedia({
-          audio: { ...config.trackConstraints, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) },
+          audio: hasAudio && { ...config.trackConstraints, ...(microphone ? { deviceId: { exact: microphone } } : {}) },
+          video: hasVideo && { ...config.videoConstraints, ...(camera ? { deviceId: { exact: camera } } : {}) },
         });
       } catch (error) {
-        throw new Error(error.name === 'NotAllowedError' ? 'Microphone access was denied. Allow it in the browser and try again.' : `No microphone: ${error.message}`);
+        const what = hasVideo && hasAudio ? 'Camera or microphone' : hasVideo ? 'Camera' : 'Microphone';
+        throw new Error(error.name === 'NotAllowedError' ? `${what} access was denied. Allow it in the browser and try again.` : `${what} unavailable: ${error.message}`);
       }
-      listMicrophones().catch(() => {});
-      const [track] = session.media.getAudioTracks();
-      const transceiver = pc.addTransceiver(track, { direction: config.mode === 'send' ? 'sendonly' : 'sendrecv', streams: [session.media] });
-      if (config.rtpParams) {
-        const parameters = transceiver.sender.getParameters();
-        await transceiver.sender.setParameters({ ...parameters, ...config.rtpParams }).catch(() => {});
+      listDevices().catch(() => {});
+      for (const track of session.media.getTracks()) {
+        const transceiver = pc.addTransceiver(track, { direction, streams: [session.media] });
+        if (config.rtpParams) {
+          const parameters = transceiver.sender.getParameters();
+          await transceiver.sender.setParameters({ ...parameters, ...config.rtpParams }).catch(() => {});
+        }
       }
-      meters.push(meterFor(session.media, ui.levelIn));
+      if (hasAudio) meters.push(meterFor(session.media, ui.levelIn));
+      if (hasVideo) ui.local.srcObject = session.media;
     } else {
-      pc.addTransceiver('audio', { direction: 'recvonly' });
+      if (hasAudio) pc.addTransceiver('audio', { direction });
+      if (hasVideo) pc.addTransceiver('video', { direction });
     }
     pc.ontrack = (event) => {
-      const stream = event.streams[0] || new MediaStream([event.track]);
+      if (event.track.kind === 'video') {
+        ui.remote.srcObject = new MediaStream([event.track]);
+        ui.remote.play().catch(() => {});
+        return;
+      }
+      const stream = new MediaStream([event.track]);
       ui.reply.srcObject = stream;
       ui.reply.play().catch(() => {});
       meters.push(meterFor(stream, ui.levelOut));
@@ -279,6 +297,8 @@ function stop(state = 'ended', message) {
   try { channel?.close(); } catch {}
   pc?.close();
   media?.getTracks().forEach((t) => t.stop());
+  ui.local.srcObject = null;
+  ui.remote.srcObject = null;
   audioContext?.close().catch(() => {});
   setLevel(ui.levelIn, 0);
   setLevel(ui.levelOut, 0);
@@ -302,7 +322,18 @@ document.addEventListener('keydown', (event) => {
   }
 });
 if (config.mode === 'receive') ui.devices.hidden = true;
+if (hasVideo) {
+  ui.videos.hidden = false;
+  ui.camera.hidden = false;
+  ui.cameraLabel.hidden = false;
+  document.body.dataset.video = 'true';
+}
+if (!hasAudio) {
+  ui.meters.hidden = true;
+  ui.microphone.hidden = true;
+  ui.microphoneLabel.hidden = true;
+}
 if (config.accentColor) document.documentElement.style.setProperty('--accent', config.accentColor);
 renderInputs();
 setState('idle');
-listMicrophones().catch(() => {});
+listDevices().catch(() => {});

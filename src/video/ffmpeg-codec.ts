@@ -1,0 +1,172 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { VideoCodec, VideoDecoder, VideoEncoder, VideoEncoderOptions } from './codec.js';
+import { findFfmpeg } from './ffmpeg.js';
+import { type VideoFrame, i420Size } from './frame.js';
+import { IvfReader, ivfFileHeader, ivfFrame, vp8KeyframeSize } from './ivf.js';
+
+type Child = ChildProcessByStdio<Writable, Readable, Readable>;
+
+/** A persistent ffmpeg process with pipes, stopped for good by `stop()`. */
+function startFfmpeg(args: string[], onStdout: (chunk: Buffer) => void, onExit: (reason: string) => void): Child {
+  const child = spawn(findFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stdout.on('data', onStdout);
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  child.stdin.on('error', () => {}); // EPIPE after the process died: reported through exit
+  child.on('error', (error) => onExit(error.message));
+  child.on('exit', (code, signal) => onExit(`ffmpeg exited (${signal ?? code})${stderr ? `: ${stderr.trim()}` : ''}`));
+  return child;
+}
+
+function stopFfmpeg(child: Child | undefined): void {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.removeAllListeners('exit');
+  child.stdin.end();
+  child.kill('SIGKILL');
+}
+
+/** VP8 → I420 with a persistent `ffmpeg -f ivf -i pipe:0 -f rawvideo pipe:1`, restarted when the size changes. */
+class FfmpegDecoder implements VideoDecoder {
+  private child: Child | undefined;
+  private width = 0;
+  private height = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly timestamps: number[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly onFrame: (frame: VideoFrame) => void,
+    private readonly onError: (reason: string) => void,
+  ) {}
+
+  get inFlight(): number {
+    return this.timestamps.length;
+  }
+
+  decode(vp8: Buffer, timestamp: number): boolean {
+    if (this.closed) return false;
+    const size = vp8KeyframeSize(vp8);
+    if (size && (size.width !== this.width || size.height !== this.height)) this.restart(size.width, size.height);
+    if (!this.child) return false; // no keyframe yet: the caller asks the sender for one
+    this.timestamps.push(timestamp);
+    this.child.stdin.write(ivfFrame(vp8, timestamp));
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    stopFfmpeg(this.child);
+    this.child = undefined;
+  }
+
+  private restart(width: number, height: number): void {
+    stopFfmpeg(this.child);
+    this.width = width;
+    this.height = height;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.timestamps.length = 0;
+    const child = startFfmpeg(
+      ['-threads', '1', '-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'],
+      (chunk) => this.onBytes(chunk, width, height),
+      (reason) => {
+        if (this.child === child && !this.closed) this.onError(reason);
+      },
+    );
+    this.child = child;
+    child.stdin.write(ivfFileHeader(width, height));
+  }
+
+  private onBytes(chunk: Buffer, width: number, height: number): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    const frameBytes = i420Size(width, height);
+    if (this.pendingBytes < frameBytes) return;
+    let all = Buffer.concat(this.pending, this.pendingBytes);
+    while (all.length >= frameBytes) {
+      const data = new Uint8Array(all.subarray(0, frameBytes));
+      all = all.subarray(frameBytes);
+      this.onFrame({ width, height, format: 'i420', data, timestamp: this.timestamps.shift() ?? 0 });
+    }
+    this.pending = all.length ? [Buffer.from(all)] : [];
+    this.pendingBytes = all.length;
+  }
+}
+
+/** I420 → VP8 with a persistent realtime libvpx ffmpeg process for one frame size. */
+class FfmpegEncoder implements VideoEncoder {
+  private readonly child: Child;
+  private readonly timestamps: number[] = [];
+  private closed = false;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    options: VideoEncoderOptions,
+    onPacket: (vp8: Buffer, keyframe: boolean, timestamp: number) => void,
+    onError: (reason: string) => void,
+  ) {
+    const fps = options.frameRate ?? 30;
+    const reader = new IvfReader((data) => onPacket(data, (data[0]! & 1) === 0, this.timestamps.shift() ?? 0));
+    this.child = startFfmpeg(
+      [
+        '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
+        '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-threads', '1',
+        '-error-resilient', '1', '-b:v', `${options.bitrateKbps ?? 1000}k`,
+        // A keyframe every ~2 s: a lost one heals quickly.
+        '-g', String(Math.round(fps * (options.keyframeIntervalS ?? 2))),
+        '-flush_packets', '1', '-f', 'ivf', 'pipe:1',
+      ],
+      (chunk) => {
+        try {
+          reader.push(chunk);
+        } catch (error) {
+          onError((error as Error).message);
+        }
+      },
+      (reason) => {
+        if (!this.closed) onError(reason);
+      },
+    );
+  }
+
+  get inFlight(): number {
+    return this.timestamps.length;
+  }
+
+  encode(frame: VideoFrame): void {
+    if (this.closed) return;
+    this.timestamps.push(frame.timestamp);
+    this.child.stdin.write(frame.data);
+  }
+
+  close(): void {
+    this.closed = true;
+    stopFfmpeg(this.child);
+  }
+}
+
+/** The default video codec: ffmpeg child processes per peer (found through FFMPEG_PATH or PATH). */
+export class FfmpegVideoCodec implements VideoCodec {
+  readonly name = 'ffmpeg-libvpx';
+
+  constructor() {
+    findFfmpeg(); // one clear error at Stream creation when ffmpeg is missing
+  }
+
+  createDecoder(onFrame: (frame: VideoFrame) => void, onError: (reason: string) => void): VideoDecoder {
+    return new FfmpegDecoder(onFrame, onError);
+  }
+
+  createEncoder(
+    width: number,
+    height: number,
+    options: VideoEncoderOptions,
+    onPacket: (vp8: Buffer, keyframe: boolean, timestamp: number) => void,
+    onError: (reason: string) => void,
+  ): VideoEncoder {
+    return new FfmpegEncoder(width, height, options, onPacket, onError);
+  }
+}
