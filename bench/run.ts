@@ -9,6 +9,7 @@ type Scenario = () => Promise<BenchResult>;
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   audio: async () => (await import('./audio.js')).audioScenario,
   vad: async () => (await import('./vad.js')).vadScenario,
+  video: async () => (await import('./video.js')).videoScenario,
 };
 
 async function main(): Promise<void> {

@@ -34,6 +34,7 @@ class FfmpegDecoder implements VideoDecoder {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly timestamps: number[] = [];
+  private frameIndex = 0;
   private closed = false;
 
   constructor(
@@ -51,7 +52,8 @@ class FfmpegDecoder implements VideoDecoder {
     if (size && (size.width !== this.width || size.height !== this.height)) this.restart(size.width, size.height);
     if (!this.child) return false; // no keyframe yet: the caller asks the sender for one
     this.timestamps.push(timestamp);
-    this.child.stdin.write(ivfFrame(vp8, timestamp));
+    // IVF timestamps count frames (time base 1/30 from the header); one output frame per input frame.
+    this.child.stdin.write(ivfFrame(vp8, this.frameIndex++));
     return true;
   }
 
@@ -68,8 +70,13 @@ class FfmpegDecoder implements VideoDecoder {
     this.pending = [];
     this.pendingBytes = 0;
     this.timestamps.length = 0;
+    this.frameIndex = 0;
     const child = startFfmpeg(
-      ['-threads', '1', '-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'],
+      [
+        '-threads', '1', '-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0',
+        // Passthrough: never duplicate or drop frames to fit a frame rate.
+        '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1',
+      ],
       (chunk) => this.onBytes(chunk, width, height),
       (reason) => {
         if (this.child === child && !this.closed) this.onError(reason);
@@ -113,7 +120,7 @@ class FfmpegEncoder implements VideoEncoder {
     this.child = startFfmpeg(
       [
         '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
-        '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-threads', '1',
+        '-fps_mode', 'passthrough', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-threads', '1',
         '-error-resilient', '1', '-b:v', `${options.bitrateKbps ?? 1000}k`,
         // A keyframe every ~2 s: a lost one heals quickly.
         '-g', String(Math.round(fps * (options.keyframeIntervalS ?? 2))),

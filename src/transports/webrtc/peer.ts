@@ -132,7 +132,15 @@ export class WebRtcPeer {
       this.runtime.clock,
       this.log,
       video && ((frame) => video.send(frame)),
-      video && (() => ({ keyframeAsks: video.keyframeAsks, browserKeyframeAsks: video.browserKeyframeAsks, videoDroppedOutbound: video.droppedOutbound })),
+      video && (() => ({
+        keyframeAsks: video.keyframeAsks,
+        browserKeyframeAsks: video.browserKeyframeAsks,
+        videoDroppedOutbound: video.droppedOutbound,
+        videoDecodeP50Ms: video.timings.decode.percentile(50),
+        videoEncodeP50Ms: video.timings.encode.percentile(50),
+        videoTotalP50Ms: video.timings.total.percentile(50),
+        videoTotalP95Ms: video.timings.total.percentile(95),
+      })),
     );
     this.session = this.runtime.openSession({
       id: this.id,

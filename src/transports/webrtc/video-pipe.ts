@@ -28,6 +28,9 @@ export class VideoPipe {
   keyframeAsks = 0;
   browserKeyframeAsks = 0;
   droppedOutbound = 0;
+  /** Recent per-frame timings (ms): VP8 frame complete → decoded; encode call → packets out; frame complete → packets out. */
+  readonly timings = { decode: new Samples(), encode: new Samples(), total: new Samples() };
+  private readonly encodeStarted = new Map<number, number>();
 
   constructor(
     private readonly codec: VideoCodec,
@@ -38,7 +41,11 @@ export class VideoPipe {
   ) {
     this.startedAt = clock.now();
     this.decoder = codec.createDecoder(
-      (frame) => !this.closed && this.onFrame(frame),
+      (frame) => {
+        if (this.closed) return;
+        this.timings.decode.add(this.clock.now() - frame.timestamp);
+        this.onFrame(frame);
+      },
       (reason) => this.log.warn({ reason }, 'video decoder failed'),
     );
   }
@@ -93,6 +100,8 @@ export class VideoPipe {
       this.droppedOutbound++;
       return;
     }
+    this.encodeStarted.set(frame.timestamp, this.clock.now());
+    if (this.encodeStarted.size > 64) this.encodeStarted.delete(this.encodeStarted.keys().next().value!);
     this.encoder!.encode(frame);
   }
 
@@ -112,9 +121,16 @@ export class VideoPipe {
       width,
       height,
       {},
-      (vp8) => {
+      (vp8, _keyframe, frameTimestamp) => {
         if (this.closed) return;
-        const timestamp = Math.round((this.clock.now() - this.startedAt) * 90) >>> 0;
+        const now = this.clock.now();
+        const started = this.encodeStarted.get(frameTimestamp);
+        if (started !== undefined) {
+          this.encodeStarted.delete(frameTimestamp);
+          this.timings.encode.add(now - started);
+          this.timings.total.add(now - frameTimestamp);
+        }
+        const timestamp = Math.round((now - this.startedAt) * 90) >>> 0;
         for (const packet of this.packetizer.packetize(vp8, timestamp)) this.outbound.writeRtp(packet);
       },
       (reason) => this.log.warn({ reason }, 'video encoder failed'),
@@ -127,5 +143,25 @@ export class VideoPipe {
     this.lastKeyframeAsk = now;
     this.keyframeAsks++;
     receiver.sendRtcpPLI(ssrc).catch(() => {});
+  }
+}
+
+/** The last few hundred values of a measure, for percentiles. */
+export class Samples {
+  private readonly values: number[] = [];
+
+  add(value: number): void {
+    this.values.push(value);
+    if (this.values.length > 512) this.values.shift();
+  }
+
+  percentile(p: number): number {
+    if (this.values.length === 0) return NaN;
+    const sorted = [...this.values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  }
+
+  get count(): number {
+    return this.values.length;
   }
 }
