@@ -144,7 +144,7 @@ export interface StreamOptions {
   serverRtcConfiguration?: RtcConfiguration;
   /** getUserMedia audio constraints for the built-in page. */
   trackConstraints?: Record<string, unknown>;
-  /** Accept tracks beyond the modality instead of refusing the offer (video issue). */
+  /** Ignore tracks beyond the modality (answered inactive) instead of refusing the offer with 400. */
   allowExtraTracks?: boolean;
   /** Encoder parameters the built-in page applies to its senders (RTCRtpSender.setParameters). */
   rtpParams?: Record<string, unknown>;
@@ -191,6 +191,7 @@ export interface ResolvedOptions {
   additionalOutputsHandler: StreamOptions['additionalOutputsHandler'];
   authorize: StreamOptions['authorize'];
   record: RecordOptions | undefined;
+  allowExtraTracks: boolean;
   maxQueuedMs: number;
   inboundBacklog: number;
   aheadMs: number;
@@ -254,6 +255,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     additionalOutputsHandler: options.additionalOutputsHandler,
     authorize: options.authorize,
     record: options.record,
+    allowExtraTracks: options.allowExtraTracks ?? false,
     maxQueuedMs: options.maxQueuedMs ?? 300_000,
     inboundBacklog: options.inboundBacklog ?? 50,
     aheadMs: options.aheadMs ?? 1000,

@@ -187,3 +187,28 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     }
   });
 });
+
+describe('extra tracks', function () {
+  this.timeout(20000);
+
+  it('refuses a video track offered to an audio Stream unless allowExtraTracks', async () => {
+    const { EchoHandler } = await import('../../handlers/index.js');
+    for (const allow of [false, true]) {
+      const server = await startTestServer(new EchoHandler(), { allowExtraTracks: allow });
+      try {
+        const client = new VideoTestPeer(server.url, `extra-${allow}`, { audio: true });
+        await client.pc.setLocalDescription(await client.pc.createOffer());
+        const response = await fetch(`${server.url}/webrtc/offer`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ sdp: client.pc.localDescription!.sdp, type: 'offer', webrtc_id: `extra-${allow}` }),
+        });
+        expect(response.status).to.equal(allow ? 200 : 400);
+        if (!allow) expect(((await response.json()) as { message: string }).message).to.match(/allowExtraTracks/);
+        await client.close();
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});

@@ -55,6 +55,10 @@ export class WebRtcPeers {
     const modality = this.runtime.options.modality;
     if (modality !== 'video' && !/^m=audio /m.test(sdp)) throw badRequest('The offer has no audio (m=audio) section.');
     if (modality !== 'audio' && !/^m=video /m.test(sdp)) throw badRequest(`This Stream serves ${modality}: the offer has no video (m=video) section.`);
+    const extra = modality === 'audio' ? /^m=video [1-9]/m : modality === 'video' ? /^m=audio [1-9]/m : undefined;
+    if (extra?.test(sdp) && !this.runtime.options.allowExtraTracks) {
+      throw badRequest(`The offer has a ${modality === 'audio' ? 'video' : 'audio'} track this ${modality} Stream does not serve (allowExtraTracks ignores such tracks).`);
+    }
     if (this.peers.has(id) || this.runtime.getSession(id)) return failed(ctx, 'connection_already_exists');
     if (!this.runtime.accepting) return failed(ctx, 'shutting_down');
     const slot = this.runtime.registry.reserve('webrtc');
