@@ -9,16 +9,23 @@ export type ErrorCode =
   | 'PROTOCOL_ERROR'
   | 'SESSION_CLOSED'
   | 'TIME_LIMIT'
+  | 'TUNNEL_ERROR'
+  | 'TWILIO_ERROR'
   | 'UNSUPPORTED';
 
-/** The one error type of callstream: a message for people, a `code` for programs. */
+/**
+ * The one error type of callstream: a message for people, a `code` for programs, and optionally a
+ * `hint` (what to do about it; the CLI prints it on its own line).
+ */
 export class CallstreamError extends Error {
   readonly code: ErrorCode;
+  readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, options);
     this.name = 'CallstreamError';
     this.code = code;
+    this.hint = options?.hint;
   }
 }
 

@@ -94,8 +94,11 @@ export async function startFastphone(stream: Stream, options: FastphoneOptions =
     stream.setPublicUrl(tunnel.url);
     state = await pointNumber(client, credentials.accountSid, number, streamVoiceSettings(tunnel.url, mountPath), stateFile);
   } catch (error) {
+    // Nothing was served yet: close the server, but leave the Stream usable for another try.
     await tunnel?.close();
-    await closeServer();
+    const closed = running.close();
+    running.server.closeAllConnections();
+    await closed;
     throw error;
   }
   const openTunnel = tunnel;

@@ -1,2 +1,8 @@
-/** Public tunnels for fastphone (`callstream/tunnels`). */
-export type { OpenTunnel, OpenTunnelEvents, Tunnel } from './tunnel.js';
+/** Public tunnels and fastphone (`callstream/tunnels`). */
+export type { OpenTunnel, OpenTunnelEvents, Tunnel, TunnelOpenOptions } from './tunnel.js';
+export { LocalTunnel, type LocalTunnelOptions, PUBLIC_LOCALTUNNEL_HOST, validateSubdomain } from './localtunnel.js';
+export { FixedUrlTunnel } from './fixed-url.js';
+export { type Fastphone, type FastphoneOptions, startFastphone } from './fastphone.js';
+export { restoreFromStateFile, type RestoreOptions } from './fastphone-restore.js';
+export { DEFAULT_STATE_FILE, type FastphoneState } from './fastphone-state.js';
+export type { RestoreOutcome } from './registration.js';

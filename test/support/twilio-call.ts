@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import twilio from 'twilio';
 import WebSocket from 'ws';
 
@@ -29,6 +30,8 @@ export interface DialOptions {
   signWith?: string | false;
   params?: Record<string, string>;
   method?: 'GET' | 'POST';
+  /** Host header to send instead of baseUrl's (e.g. a tunnel's public host, the socket going to its server). */
+  host?: string;
 }
 
 /** Plays Twilio's webhook request: signed POST of call parameters, TwiML parsed from the answer. */
@@ -46,9 +49,24 @@ export async function postWebhook(options: DialOptions): Promise<WebhookResult> 
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(params).toString();
   }
-  const response = await fetch(options.baseUrl + path + query, { method, headers, body });
-  const text = await response.text();
-  return { status: response.status, body: text, ...parseTwiml(text) };
+  if (options.host) headers.Host = options.host;
+  const response = await request(options.baseUrl + path + query, method, headers, body);
+  return { status: response.status, body: response.text, ...parseTwiml(response.text) };
+}
+
+/** One HTTP request with node:http (fetch cannot set Host). */
+function request(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  if (body !== undefined) headers = { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Pulls the stream URL and parameters out of TwiML (enough for callstream's own answers). */
@@ -75,6 +93,8 @@ export interface MediaStreamOptions {
   signWith?: string | false;
   /** Echo marks as Twilio does once the audio before them has played (default true). */
   playMarks?: boolean;
+  /** Host header to send instead of baseUrl's (through a tunnel server). */
+  host?: string;
 }
 
 /**
@@ -106,6 +126,7 @@ export class TwilioMediaStream {
     const headers: Record<string, string> = {};
     const key = options.signWith === undefined ? options.authToken : options.signWith;
     if (key) headers['X-Twilio-Signature'] = twilio.getExpectedTwilioSignature(key, options.streamUrl, {});
+    if (options.host) headers.Host = options.host;
     this.ws = new WebSocket(options.baseUrl.replace(/^http/, 'ws') + path, { headers });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());

@@ -23,6 +23,10 @@ export interface TestPeerOptions {
   /** Trickle candidates to the server instead of relying on the ones in the offer. */
   trickle?: boolean;
   dataChannel?: boolean;
+  /** ICE servers (STUN/TURN), as in RTCConfiguration. Default none. */
+  iceServers?: { urls: string | string[]; username?: string; credential?: string }[];
+  /** `relay` gathers only TURN candidates, so media must go through the relay. */
+  iceTransportPolicy?: 'all' | 'relay';
 }
 
 /**
@@ -47,7 +51,13 @@ export class TestPeer {
   ) {
     this.codecName = options.codec ?? 'opus';
     const codecs: RTCRtpCodecParameters[] = this.codecName === 'opus' ? [useOPUS(), usePCMU()] : [usePCMU()];
-    this.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [], codecs: { audio: codecs, video: [] }, iceUseIpv6: false });
+    this.pc = new RTCPeerConnection({
+      bundlePolicy: 'max-bundle',
+      iceServers: options.iceServers ?? [],
+      iceTransportPolicy: options.iceTransportPolicy ?? 'all',
+      codecs: { audio: codecs, video: [] },
+      iceUseIpv6: false,
+    });
     const transceiver = this.pc.addTransceiver(this.track, { direction: options.direction ?? 'sendrecv' });
     transceiver.onTrack.subscribe((track) =>
       track.onReceiveRtp.subscribe((rtp) =>
@@ -110,6 +120,14 @@ export class TestPeer {
       this.timestamp += this.codecName === 'opus' ? 960 : 160;
     }
     return out;
+  }
+
+  /** Types (host, srflx, relay) of the ICE candidate pair werift nominated, once connected. */
+  selectedPair(): { local: string; remote: string } | undefined {
+    const pair = this.pc.iceTransports[0]?.connection.nominated;
+    const local = pair?.protocol.localCandidate;
+    if (!pair || !local) return undefined;
+    return { local: local.type, remote: pair.remoteCandidate.type };
   }
 
   sendMessage(message: unknown): void {

@@ -1,0 +1,14 @@
+import type { VoiceSettings } from './numbers.js';
+
+/**
+ * The voice settings that send a number's calls to a Stream reachable at `origin` (a public URL)
+ * and mounted at `mountPath`: the webhook `{origin}{mountPath}/telephone/incoming`, POST.
+ */
+export function streamVoiceSettings(origin: string, mountPath = ''): Partial<VoiceSettings> {
+  const base = origin.replace(/\/+$/, '') + mountPath;
+  return {
+    voiceUrl: `${base}/telephone/incoming`,
+    voiceMethod: 'POST',
+    // Call status callbacks (`${base}/telephone/status`) join here with the outbound-calls issue.
+  };
+}
