@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DEMO_HANDLERS } from '../../handlers/index.js';
+import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
 import { UsageError } from './exit.js';
 
 /** Runs a command's `parseArgs`: unknown options and stray arguments become usage errors. */
@@ -32,7 +32,7 @@ export function parseSeconds(value: string | undefined, fallbackMs: number, flag
 
 /** A demo handler name (handlers/demo.ts), checked against the known ones. */
 export function handlerName(value: string | undefined): string {
-  const name = value || 'echo';
+  const name = value || DEFAULT_DEMO_HANDLER;
   const known = Object.keys(DEMO_HANDLERS);
   if (!known.includes(name)) throw new UsageError(`unknown handler "${name}".`, `choose one of: ${known.join(', ')}.`);
   return name;

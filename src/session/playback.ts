@@ -7,8 +7,12 @@ import type { InterruptReport, PlayedEvent } from './types.js';
 
 /** Where paced audio goes: the transport's side of playback. */
 export interface PlaybackSink {
-  /** Sends whole frames of audio (transport format) to the far end now. */
-  sendAudio(frame: AudioFrame): void;
+  /**
+   * Sends whole frames of audio (transport format) to the far end now. `startsRun` is true when the
+   * far end had run dry before this (a new talkspurt); false when it continues audio without a gap,
+   * even if it was sent late.
+   */
+  sendAudio(frame: AudioFrame, startsRun: boolean): void;
   /** Sends a mark the far end echoes once the audio before it has played (Twilio). */
   sendMark?(name: string): void;
   /** Tells the far end to drop whatever audio it holds. */
@@ -250,7 +254,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
       this.queueHead = 0;
     }
     const frame = this.toFrame(frames.length === 1 ? (frames[0] as Int16Array | Uint8Array) : concat(frames));
-    this.sink.sendAudio(frame);
+    this.sink.sendAudio(frame, run.sentMs === 0);
     if (this.listenerCount('sent') > 0) this.emit('sent', frame, run.start + run.sentMs);
     const ms = count * this.frameMs;
     run.sentMs += ms;

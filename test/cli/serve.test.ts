@@ -7,7 +7,7 @@ describe('callstream serve (the demo server)', function () {
   this.timeout(30000);
 
   it('serves a phone call end to end, then drains it on SIGTERM and exits 0', async () => {
-    const cli = runCli(['serve', '--host', '127.0.0.1', '--port', '0'], { TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL, DRAIN_MS: '200' });
+    const cli = runCli(['serve', '--handler', 'echo', '--host', '127.0.0.1', '--port', '0'], { TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL, DRAIN_MS: '200' });
     const line = await cli.waitForLine(/demo server listening/);
     const url = (JSON.parse(line) as { url: string }).url;
 

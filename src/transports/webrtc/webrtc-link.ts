@@ -48,22 +48,18 @@ export class WebRtcLink implements TransportLink {
     for (const text of this.pendingMessages.splice(0)) this.sendText(text);
   }
 
-  sendAudio(frame: AudioFrame): void {
+  sendAudio(frame: AudioFrame, startsRun: boolean): void {
     if (this.closed || !this.codec) return;
     const codec = this.codec;
     const samples = (codec.format.sampleRate / 1000) * PACKET_MS;
     const data = frame.encoding === 'pcm16' ? frame.samples : frame.bytes;
     const now = this.clock.now();
-    let marker = false;
-    if (this.lastPacketAt !== undefined) {
-      const packetsElapsed = Math.round((now - this.lastPacketAt) / PACKET_MS);
-      // After a silence the timestamp jumps by the time that passed (RFC 3551 §4.1), marker set.
-      if (packetsElapsed > 2) {
-        this.timestamp = (this.timestamp + (packetsElapsed - 1) * codec.samplesPerPacket) >>> 0;
-        marker = true;
-      }
-    } else {
-      marker = true;
+    // A new talkspurt: the timestamp jumps by the silence that passed (RFC 3551 §4.1), marker set.
+    // Within a talkspurt it advances one packet at a time, even when a late timer sends a burst.
+    let marker = startsRun;
+    if (startsRun && this.lastPacketAt !== undefined) {
+      const silentPackets = Math.max(0, Math.round((now - this.lastPacketAt) / PACKET_MS) - 1);
+      this.timestamp = (this.timestamp + silentPackets * codec.samplesPerPacket) >>> 0;
     }
     for (let offset = 0; offset + samples <= data.length; offset += samples) {
       const part: AudioFrame = frame.encoding === 'pcm16'
