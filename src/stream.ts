@@ -10,6 +10,7 @@ import { inputHookRoute } from './inputs/input-route.js';
 import { defaultInputs, type InputValues, validateInputs } from './inputs/spec.js';
 import { OutputFeeds } from './outputs/output-feeds.js';
 import { SessionRecorder } from './recording/recorder.js';
+import { StreamMetrics } from './metrics/stream-metrics.js';
 import { outputsRoute } from './outputs/outputs-route.js';
 import { useWebSockets } from './http/websockets.js';
 import { createLogger, type Logger } from './logger.js';
@@ -65,6 +66,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   private readonly tokens: CallTokens;
   private readonly webrtc: WebRtcPeers;
   private readonly outputs: OutputFeeds;
+  /** Prometheus metrics, served at `GET {path}/metrics`. */
+  readonly metrics = new StreamMetrics();
   private shuttingDown = false;
   private page: Middleware | undefined;
   private mountPrefix = '';
@@ -211,6 +214,11 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     router.get('/status', guard, (ctx) => {
       ctx.body = this.status();
     });
+    router.get('/metrics', guard, async (ctx) => {
+      const { contentType, body } = await this.metrics.render();
+      ctx.type = contentType;
+      ctx.body = body;
+    });
     app.use(router.routes());
     app.use(router.allowedMethods());
     return router;
@@ -235,8 +243,11 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       inboundBacklog: options.inboundBacklog,
       aheadMs: options.aheadMs,
       inputs: defaultInputs(options.additionalInputs),
+      observer: this.metrics.observer(opening.link.kind),
     });
     this.sessions.set(session.id, session);
+    this.metrics.sessionOpened(session.transport);
+    session.once('stop', () => this.metrics.sessionClosed(session.transport));
     this.outputs.track(session);
     if (options.record) {
       const recorder = new SessionRecorder(session, options.record, this.clock);

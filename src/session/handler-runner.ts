@@ -13,6 +13,8 @@ export interface RunnerHooks {
   room(): Promise<void>;
   /** Waits one frame time (used when a pull-based emit() has nothing and no audio comes in). */
   idleWait(): Promise<void>;
+  /** The handler took `ms` with one inbound frame (receive until it returned or settled). */
+  handled?(ms: number): void;
 }
 
 /**
@@ -102,9 +104,31 @@ export class HandlerRunner {
     }
   }
 
+  /** Hot path: one inbound frame to receive(), timed; a promise marks the handler busy until it settles. */
   private receiveNow(frame: AudioFrame): void {
     const handler = this.handler as StreamHandler;
-    this.guard(() => handler.receive?.(frame, this.ctx), 'receive', () => this.drainBacklog());
+    const handled = this.hooks.handled;
+    const started = handled ? performance.now() : 0;
+    let result: unknown;
+    try {
+      result = handler.receive!(frame, this.ctx);
+    } catch (error) {
+      this.hooks.fail(error, 'receive');
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      handled?.(performance.now() - started);
+      return;
+    }
+    this.receiving = true;
+    result.then(
+      () => {
+        this.receiving = false;
+        handled?.(performance.now() - started);
+        this.drainBacklog();
+      },
+      (error: unknown) => this.hooks.fail(error, 'receive'),
+    );
   }
 
   private drainBacklog(): void {
@@ -114,8 +138,8 @@ export class HandlerRunner {
     }
   }
 
-  /** Calls handler code; a returned promise marks the handler busy until it settles. */
-  private guard(call: () => unknown, during: string, then?: () => void): void {
+  /** Calls handler code other than receive(); a rejection fails the session. */
+  private guard(call: () => unknown, during: string): void {
     let result: unknown;
     try {
       result = call();
@@ -123,16 +147,7 @@ export class HandlerRunner {
       this.hooks.fail(error, during);
       return;
     }
-    if (result instanceof Promise) {
-      this.receiving = during === 'receive';
-      result.then(
-        () => {
-          if (during === 'receive') this.receiving = false;
-          then?.();
-        },
-        (error: unknown) => this.hooks.fail(error, during),
-      );
-    }
+    if (result instanceof Promise) result.catch((error: unknown) => this.hooks.fail(error, during));
   }
 
   private async emitLoop(handler: StreamHandler): Promise<void> {

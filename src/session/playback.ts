@@ -44,8 +44,10 @@ export interface PlaybackEvents {
   overflow: [droppedMs: number];
   /** The far end ran dry while audio was being paced (lateness in ms beyond one frame). */
   late: [lateMs: number];
-  /** Audio went out; the far end plays it from `playAt` (clock ms). For recordings. */
+  /** Audio went out; the far end plays it from `playAt` (clock ms). For recordings and metrics. */
   sent: [frame: AudioFrame, playAt: number];
+  /** How late, against its absolute schedule, a send happened (ms; 0 when on time). For metrics. */
+  lateness: [ms: number];
 }
 
 interface Run {
@@ -214,8 +216,11 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     this.resolveIdle(true);
   }
 
-  /** Sends what is due and schedules the next wake-up. */
-  tick(): void {
+  /**
+   * Sends what is due and schedules the next wake-up. `scheduledAt` is set when the pacing timer
+   * woke us: how late it fired is reported (`lateness`).
+   */
+  tick(scheduledAt?: number): void {
     if (this.closed) return;
     const now = this.options.clock.now();
     const { leadMs } = this.options;
@@ -238,7 +243,10 @@ export class Playback extends EventEmitter<PlaybackEvents> {
       let count = 0;
       const available = this.queue.length - this.queueHead;
       while (count < available && run.sentMs + (count + 1) * this.frameMs - elapsed <= leadMs) count++;
-      if (count > 0) this.sendFrames(run, count);
+      if (count > 0) {
+        if (scheduledAt !== undefined && this.listenerCount('lateness') > 0) this.emit('lateness', Math.max(0, now - scheduledAt));
+        this.sendFrames(run, count);
+      }
     } else if (this.run && now >= this.run.start + this.run.sentMs) {
       this.endRun();
     }
@@ -320,7 +328,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     if (at !== Infinity) this.timer = this.options.clock.at(at, () => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.tick();
+      this.tick(at);
     });
   }
 

@@ -11,6 +11,7 @@ import { AdditionalOutputs, CloseStream, type EmitItem, isAudioFrame } from './e
 import { type AudioHandler, instantiateHandler, isSessionFunction, resolveInputFormat, type SessionContext } from './handler.js';
 import { HandlerRunner } from './handler-runner.js';
 import { VideoRunner } from './video-runner.js';
+import type { SessionObserver } from './observer.js';
 import type { VideoFrame } from '../video/frame.js';
 import { Playback, type PlaybackSink } from './playback.js';
 import type { Slot } from './registry.js';
@@ -67,6 +68,8 @@ export interface SessionInit {
   inboundBacklog: number;
   /** How far a generator or emit() may run ahead of playback (ms of queued audio). */
   aheadMs: number;
+  /** Per-frame reports for metrics. */
+  observer?: SessionObserver;
 }
 
 export interface SessionEvents {
@@ -154,7 +157,14 @@ export class Session extends EventEmitter<SessionEvents> {
       fail: (error, during) => this.fail(error, during),
       room: () => this.playback.belowMs(init.aheadMs),
       idleWait: () => new Promise((resolve) => init.clock.after(this.playback.frameMs, resolve)),
+      handled: init.observer?.handled,
     }, init.inboundBacklog);
+    const observer = init.observer;
+    if (observer) {
+      this.playback.on('sent', (frame) => observer.framesOut(Math.round((frame.encoding === 'pcm16' ? frame.samples.length : frame.bytes.length) / (frame.sampleRate / 50))));
+      this.playback.on('overflow', (ms) => observer.dropped('outbound', Math.round(ms / 20)));
+      this.playback.on('lateness', (ms) => observer.lateness(ms));
+    }
     if (!isSessionFunction(handler) && (handler.videoReceive || handler.videoEmit)) {
       this.video = new VideoRunner(handler, this.context, {
         sendVideo: (frame) => {
@@ -226,6 +236,7 @@ export class Session extends EventEmitter<SessionEvents> {
   receiveAudio(frame: AudioFrame): void {
     if (this.state !== 'live') return;
     this.framesIn++;
+    this.init.observer?.frameIn();
     if (this.listenerCount('inbound') > 0) this.emit('inbound', frame);
     if (this.init.mode === 'receive') return;
     const converted = this.inbound.convert(frame);
