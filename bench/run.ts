@@ -8,6 +8,8 @@ type Scenario = () => Promise<BenchResult>;
 
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   audio: async () => (await import('./audio.js')).audioScenario,
+  telephone: async () => (await import('./telephone.js')).telephoneScenario,
+  pacing: async () => (await import('./pacing.js')).pacingScenario,
   vad: async () => (await import('./vad.js')).vadScenario,
   video: async () => (await import('./video.js')).videoScenario,
 };

@@ -1,7 +1,8 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
 import type { Logger } from '../../logger.js';
-import type { TransportLink } from '../../session/session.js';
+import type { CallControl, TransportLink } from '../../session/session.js';
 import type { ClientMessage, EndReason } from '../../session/types.js';
 import { closeCodeFor, closeReason, encodeBase64 } from '../wire.js';
 
@@ -14,11 +15,14 @@ export class TelephoneLink implements TransportLink {
   readonly hasClient = false;
   private readonly mediaPrefix: string;
   private readonly sidJson: string;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
     streamSid: string,
     private readonly log: Logger,
+    /** Hang-up and transfer over Twilio's REST API, when the Stream has a client. */
+    readonly control?: CallControl,
   ) {
     this.sidJson = JSON.stringify(streamSid);
     this.mediaPrefix = `{"event":"media","streamSid":${this.sidJson},"media":{"payload":"`;
@@ -48,7 +52,23 @@ export class TelephoneLink implements TransportLink {
     }
   }
 
+  /**
+   * Sends a message; messages sent in the same tick (media and its mark) leave in one write to the
+   * socket, not one system call each.
+   */
   private write(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.corked) {
+      const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+      if (socket) {
+        socket.cork();
+        this.corked = true;
+        process.nextTick(() => {
+          this.corked = false;
+          socket.uncork();
+        });
+      }
+    }
+    this.ws.send(text);
   }
 }

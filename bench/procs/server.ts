@@ -1,0 +1,118 @@
+/**
+ * A benchmark server in its own process, so its CPU can be measured apart from the load generator.
+ *   kind=callstream handler=<demo name> | kind=bare   (a bare ws echo: parse JSON, decode base64, echo)
+ * Reports over IPC: { type: 'ready', port }, then answers { type: 'stats' } with CPU, memory and
+ * per-frame latencies (arrival → handler, handler output → socket write, µs).
+ */
+import Koa from 'koa';
+import WebSocket, { WebSocketServer } from 'ws';
+import { createServer } from 'node:http';
+import type { AudioFrame, SessionContext, StreamHandler } from '../../src/index.js';
+import { silentLogger } from '../../src/logger.js';
+import { listen } from '../../src/server.js';
+import { Stream } from '../../src/stream.js';
+import { createDemoStream } from '../../handlers/index.js';
+
+const [kind = 'callstream', handlerName = 'echo'] = process.argv.slice(2);
+const inbound: number[] = [];
+const outbound: number[] = [];
+let arrivedAt = 0;
+let sendStartedAt = 0;
+
+function record(list: number[], us: number): void {
+  if (list.length < 200_000) list.push(us);
+}
+
+/** Stamps message arrival and socket writes (ws runs these synchronously around the echo path). */
+function instrument(): void {
+  const emit = WebSocket.prototype.emit;
+  WebSocket.prototype.emit = function (this: WebSocket, event: string | symbol, ...args: unknown[]) {
+    if (event === 'message') arrivedAt = performance.now();
+    return emit.call(this, event, ...args);
+  } as typeof emit;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (this: WebSocket, ...args: Parameters<typeof send>) {
+    if (sendStartedAt) {
+      record(outbound, (performance.now() - sendStartedAt) * 1000);
+      sendStartedAt = 0;
+    }
+    return send.apply(this, args);
+  } as typeof send;
+}
+
+const timedContexts = new WeakMap<SessionContext, SessionContext>();
+
+/** The session's context with send() stamped (made once per session). */
+function timedContext(ctx: SessionContext): SessionContext {
+  let timed = timedContexts.get(ctx);
+  if (!timed) {
+    const send = ctx.send;
+    timed = Object.assign(Object.create(ctx) as SessionContext, {
+      send(item: Parameters<SessionContext['send']>[0]) {
+        sendStartedAt = performance.now();
+        send(item);
+      },
+    });
+    timedContexts.set(ctx, timed);
+  }
+  return timed;
+}
+
+/** Wraps a handler's receive() to time arrival → handler and handler output → write. */
+function timed(handler: StreamHandler): StreamHandler {
+  const receive = handler.receive!.bind(handler);
+  const wrapped: StreamHandler = Object.create(handler) as StreamHandler;
+  return Object.assign(wrapped, {
+    copy: () => timed(handler.copy ? handler.copy() : handler),
+    receive(frame: AudioFrame, ctx: SessionContext) {
+      if (arrivedAt) record(inbound, (performance.now() - arrivedAt) * 1000);
+      return receive(frame, timedContext(ctx));
+    },
+  });
+}
+
+async function startCallstream(): Promise<number> {
+  instrument();
+  const demo = createDemoStream(handlerName);
+  const stream = new Stream(timed(demo.handler as StreamHandler), { logger: silentLogger() });
+  const app = new Koa();
+  stream.mount(app);
+  const running = await listen(app, '127.0.0.1', 0);
+  return running.port;
+}
+
+async function startBare(): Promise<number> {
+  const server = createServer();
+  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    let streamSid = '';
+    ws.on('error', () => {});
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { event: string; streamSid?: string; media?: { payload: string } };
+      if (message.event === 'start') streamSid = message.streamSid ?? '';
+      else if (message.event === 'media') {
+        const bytes = Buffer.from(message.media!.payload, 'base64');
+        ws.send(JSON.stringify({ event: 'media', streamSid, media: { payload: bytes.toString('base64') } }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+const port = kind === 'bare' ? await startBare() : await startCallstream();
+process.send!({ type: 'ready', port });
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'stats') {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    process.send!({
+      type: 'stats',
+      cpu: process.cpuUsage(),
+      memory: process.memoryUsage(),
+      inbound: inbound.splice(0),
+      outbound: outbound.splice(0),
+    });
+  }
+});
+process.on('disconnect', () => process.exit(0));
