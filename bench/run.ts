@@ -10,6 +10,8 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   audio: async () => (await import('./audio.js')).audioScenario,
   telephone: async () => (await import('./telephone.js')).telephoneScenario,
   pacing: async () => (await import('./pacing.js')).pacingScenario,
+  webrtc: async () => (await import('./webrtc.js')).webrtcScenario,
+  memory: async () => (await import('./memory.js')).memoryScenario,
   vad: async () => (await import('./vad.js')).vadScenario,
   video: async () => (await import('./video.js')).videoScenario,
 };

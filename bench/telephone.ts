@@ -3,22 +3,11 @@
  * against one server process, callstream (echo, and a 16 kHz PCM echo) and a bare `ws` echo as the
  * baseline, run in the same session. Server CPU per echoed frame comes from the server process only.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type BenchServer, message, spawnProc, startServer } from './children.js';
 import { type BenchResult, percentile } from './report.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const TSX = ['--import', 'tsx'];
 const SECONDS = 4;
-const LADDER = [50, 100, 200, 300, 400, 500, 600];
-
-interface ServerStats {
-  cpu: NodeJS.CpuUsage;
-  memory: NodeJS.MemoryUsage;
-  inbound: number[];
-  outbound: number[];
-}
+const LADDER = [1, 50, 100, 200, 300, 400, 500, 600];
 
 interface LoadResult {
   sent: number;
@@ -27,33 +16,8 @@ interface LoadResult {
   maxLateMs: number;
 }
 
-function once<T>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { type: string } & T) => {
-      if (message.type !== type) return;
-      child.off('message', onMessage);
-      resolve(message);
-    };
-    child.on('message', onMessage);
-    child.once('exit', (code) => reject(new Error(`${type}: process exited (${code})`)));
-  });
-}
-
-async function startServer(kind: 'bare' | 'callstream', handler = 'echo'): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(path.join(HERE, 'procs/server.ts'), [kind, handler], { execArgv: [...TSX, '--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const { port } = await once<{ port: number }>(child, 'ready');
-  return { child, port };
-}
-
-async function stats(child: ChildProcess): Promise<ServerStats> {
-  const reply = once<ServerStats>(child, 'stats');
-  child.send({ type: 'stats' });
-  return reply;
-}
-
 async function load(port: number, calls: number): Promise<LoadResult> {
-  const child = fork(path.join(HERE, 'procs/load.ts'), [String(port), String(calls), String(SECONDS)], { execArgv: TSX, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return once<LoadResult>(child, 'result');
+  return message<LoadResult>(spawnProc('load.ts', [String(port), String(calls), String(SECONDS)]), 'result');
 }
 
 interface Trial {
@@ -68,13 +32,13 @@ interface Trial {
   ok: boolean;
 }
 
-async function trial(server: { child: ChildProcess; port: number }, calls: number): Promise<Trial> {
-  await stats(server.child); // reset latency samples
-  const before = await stats(server.child);
+async function trial(server: BenchServer, calls: number): Promise<Trial> {
+  await server.stats(); // reset latency samples
+  const before = await server.stats();
   const started = performance.now();
   const result = await load(server.port, calls);
   const wall = (performance.now() - started) / 1000;
-  const after = await stats(server.child);
+  const after = await server.stats();
   const cpuUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
   const delivered = result.received / Math.max(1, result.sent);
   return {
@@ -92,7 +56,7 @@ async function trial(server: { child: ChildProcess; port: number }, calls: numbe
 
 /** Runs the ladder until a step fails; returns every trial. */
 async function ladder(kind: 'bare' | 'callstream', handler?: string): Promise<Trial[]> {
-  const server = await startServer(kind, handler);
+  const server = await startServer('server.ts', [kind, handler ?? 'echo']);
   const trials: Trial[] = [];
   try {
     await trial(server, 20); // warm up (JIT)
@@ -103,13 +67,19 @@ async function ladder(kind: 'bare' | 'callstream', handler?: string): Promise<Tr
       if (!t.ok) break;
     }
   } finally {
-    server.child.disconnect();
+    server.stop();
   }
   return trials;
 }
 
 function maxCalls(trials: Trial[]): number {
-  return trials.filter((t) => t.ok).reduce((m, t) => Math.max(m, t.calls), 0);
+  // The largest step of the unbroken run of passing steps.
+  let best = 0;
+  for (const t of trials) {
+    if (!t.ok) break;
+    best = t.calls;
+  }
+  return best;
 }
 
 function at(trials: Trial[], calls: number): Trial | undefined {
@@ -121,9 +91,9 @@ export async function telephoneScenario(): Promise<BenchResult> {
   const echo = await ladder('callstream', 'echo');
   const pcm = await ladder('callstream', 'echo-pcm16');
   const compareAt = 100;
-  const bareAt = at(bare, compareAt)!;
-  const echoAt = at(echo, compareAt)!;
-  const pcmAt = at(pcm, compareAt);
+  const bareAt = at(bare, compareAt) ?? bare[0]!;
+  const echoAt = at(echo, compareAt) ?? echo[0]!;
+  const pcmAt = at(pcm, compareAt) ?? pcm[0];
   const echoMax = maxCalls(echo);
   const eightyPercent = echo.find((t) => t.calls >= echoMax * 0.8) ?? echoAt;
   const us = (list: number[], p: number) => percentile(list, p);
@@ -135,7 +105,8 @@ export async function telephoneScenario(): Promise<BenchResult> {
       'max calls, callstream 16 kHz PCM echo (decode + resample)': maxCalls(pcm),
       [`server CPU per echoed frame at ${compareAt} calls, echo (µs)`]: echoAt.cpuUsPerFrame,
       [`server CPU per echoed frame at ${compareAt} calls, 16 kHz PCM echo (µs)`]: pcmAt?.cpuUsPerFrame ?? NaN,
-      'arrival → handler p50 / p99 at 1 call… (µs): see latency rows': '',
+      'arrival → handler p50 / p99 at 1 call (µs)': `${us(at(echo, 1)!.inbound, 50).toFixed(1)} / ${us(at(echo, 1)!.inbound, 99).toFixed(1)}`,
+      'handler output → socket write p50 / p99 at 1 call (µs)': `${us(at(echo, 1)!.outbound, 50).toFixed(1)} / ${us(at(echo, 1)!.outbound, 99).toFixed(1)}`,
       [`arrival → handler p50 at ${compareAt} calls (µs)`]: us(echoAt.inbound, 50),
       [`arrival → handler p99 at ${compareAt} calls (µs)`]: us(echoAt.inbound, 99),
       [`handler output → socket write p50 at ${compareAt} calls (µs)`]: us(echoAt.outbound, 50),

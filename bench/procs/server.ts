@@ -71,10 +71,12 @@ function timed(handler: StreamHandler): StreamHandler {
   });
 }
 
+let stream: Stream | undefined;
+
 async function startCallstream(): Promise<number> {
   instrument();
   const demo = createDemoStream(handlerName);
-  const stream = new Stream(timed(demo.handler as StreamHandler), { logger: silentLogger() });
+  stream = new Stream(timed(demo.handler as StreamHandler), { logger: silentLogger(), webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
   const app = new Koa();
   stream.mount(app);
   const running = await listen(app, '127.0.0.1', 0);
@@ -110,6 +112,8 @@ process.on('message', (message: { type: string }) => {
       type: 'stats',
       cpu: process.cpuUsage(),
       memory: process.memoryUsage(),
+      resources: process.getActiveResourcesInfo().length,
+      sessions: stream?.status().total ?? 0,
       inbound: inbound.splice(0),
       outbound: outbound.splice(0),
     });

@@ -1,0 +1,73 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const TSX = ['--import', 'tsx'];
+
+/** What a benchmark server process reports. */
+export interface ServerStats {
+  cpu: NodeJS.CpuUsage;
+  memory: NodeJS.MemoryUsage;
+  resources?: number;
+  sessions?: number;
+  inbound: number[];
+  outbound: number[];
+}
+
+/** Resolves with the first IPC message of `type` from a child (rejects if it exits first). */
+export function message<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string } & T) => {
+      if (m.type !== type) return;
+      cleanup();
+      resolve(m);
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`waiting for ${type}: the process exited (${code})`));
+    };
+    const cleanup = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+/** Runs a bench/procs script as a child process (TypeScript through tsx, IPC on). */
+export function spawnProc(script: string, args: string[], options: { gc?: boolean; env?: Record<string, string> } = {}): ChildProcess {
+  return fork(path.join(HERE, 'procs', script), args, {
+    execArgv: [...TSX, ...(options.gc ? ['--expose-gc'] : [])],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, ...options.env },
+  });
+}
+
+export interface BenchServer {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  stats(): Promise<ServerStats>;
+  stop(): void;
+}
+
+/** Starts a server process (server.ts kinds, or raw-webrtc.ts) and waits until it listens. */
+export async function startServer(script: string, args: string[], env: Record<string, string> = {}): Promise<BenchServer> {
+  const child = spawnProc(script, args, { gc: true, env });
+  const { port } = await message<{ port: number }>(child, 'ready');
+  return {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    async stats() {
+      const reply = message<ServerStats>(child, 'stats');
+      child.send({ type: 'stats' });
+      return reply;
+    },
+    stop() {
+      if (child.connected) child.disconnect();
+    },
+  };
+}
