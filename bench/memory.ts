@@ -30,7 +30,8 @@ async function webrtcSession(url: string, id: string): Promise<void> {
   pc.createDataChannel('text');
   await pc.setLocalDescription(await pc.createOffer());
   const response = await fetch(`${url}/webrtc/offer`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer', webrtc_id: id }) });
-  const answer = (await response.json()) as { sdp: string };
+  const answer = (await response.json()) as { sdp?: string };
+  if (!answer.sdp) throw new Error(`offer ${id} refused (${response.status}): ${JSON.stringify(answer)}`);
   await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
   await pc.connectionStateChange.watch((state) => state === 'connected', 15000);
   await pc.close();
@@ -43,17 +44,16 @@ async function many(count: number, open: (i: number) => Promise<void>): Promise<
   }));
 }
 
+/**
+ * Waits until no session is left, then 3 s more (werift's timers and HTTP keep-alive sockets close
+ * within 1-3 s of a peer's end), and reads memory after a GC.
+ */
 async function settled(server: BenchServer): Promise<{ heapMb: number; rssMb: number; resources: number; sessions: number }> {
-  for (let i = 0; i < 50; i++) {
-    const stats = await server.stats();
-    if ((stats.sessions ?? 0) === 0 || i === 49) {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const s = await server.stats();
-      return { heapMb: s.memory.heapUsed / 2 ** 20, rssMb: s.memory.rss / 2 ** 20, resources: s.resources ?? 0, sessions: s.sessions ?? 0 };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('unreachable');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && ((await server.stats()).sessions ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const s = await server.stats();
+  return { heapMb: s.memory.heapUsed / 2 ** 20, rssMb: s.memory.rss / 2 ** 20, resources: s.resources ?? 0, sessions: s.sessions ?? 0 };
 }
 
 export async function memoryScenario(): Promise<BenchResult> {

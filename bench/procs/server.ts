@@ -76,7 +76,7 @@ let stream: Stream | undefined;
 async function startCallstream(): Promise<number> {
   instrument();
   const demo = createDemoStream(handlerName);
-  stream = new Stream(timed(demo.handler as StreamHandler), { logger: silentLogger(), webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
+  stream = new Stream(timed(demo.handler as StreamHandler), { logger: silentLogger(), rateLimit: false, webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
   const app = new Koa();
   stream.mount(app);
   const running = await listen(app, '127.0.0.1', 0);
