@@ -37,16 +37,20 @@ export function createConverter(from: AudioFormat, to: AudioFormat): FrameConver
  */
 export class ToFormat {
   private readonly converters = new Map<string, FrameConverter>();
+  private last: FrameConverter | undefined;
 
   constructor(readonly to: AudioFormat) {}
 
   convert(frame: AudioFrame): AudioFrame {
+    const last = this.last;
+    if (last && last.from.encoding === frame.encoding && last.from.sampleRate === frame.sampleRate) return last.convert(frame);
     const key = `${frame.encoding}/${frame.sampleRate}`;
     let converter = this.converters.get(key);
     if (!converter) {
       converter = createConverter({ encoding: frame.encoding, sampleRate: frame.sampleRate }, this.to);
       this.converters.set(key, converter);
     }
+    this.last = converter;
     return converter.convert(frame);
   }
 }

@@ -45,7 +45,7 @@ export interface PlaybackEvents {
   /** The far end ran dry while audio was being paced (lateness in ms beyond one frame). */
   late: [lateMs: number];
   /** Audio went out; the far end plays it from `playAt` (clock ms). For recordings and metrics. */
-  sent: [frame: AudioFrame, playAt: number];
+  sent: [frame: AudioFrame, playAt: number, frames: number];
   /** How late, against its absolute schedule, a send happened (ms; 0 when on time). For metrics. */
   lateness: [ms: number];
 }
@@ -69,6 +69,8 @@ export class Playback extends EventEmitter<PlaybackEvents> {
   private readonly queue: (Int16Array | Uint8Array)[] = [];
   private queueHead = 0;
   private partialSince: number | undefined;
+  /** When the queue last went from empty to holding audio (clock ms). */
+  private filledAt = 0;
   private run: Run | undefined;
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
@@ -129,6 +131,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
       this.emit('overflow', incomingMs);
       return;
     }
+    if (this.queue.length === this.queueHead && this.chunker.pending() === 0) this.filledAt = this.options.clock.now();
     for (const whole of this.chunker.push(data)) this.queue.push(whole);
     if (this.chunker.pending() > 0 && this.partialSince === undefined) this.partialSince = this.options.clock.now();
     if (this.chunker.pending() === 0) this.partialSince = undefined;
@@ -227,8 +230,13 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     if (this.queue.length === this.queueHead && this.partialSince !== undefined && now - this.partialSince >= this.frameMs) {
       this.flushPartial();
     }
+    let run = this.run;
+    // The far end ran dry before the queued audio arrived: that run is over (no timer needed to see it).
+    if (run && now >= run.start + run.sentMs && (this.queue.length === this.queueHead || this.filledAt >= run.start + run.sentMs)) {
+      this.endRun();
+      run = undefined;
+    }
     if (this.queue.length > this.queueHead) {
-      let run = this.run;
       if (run) {
         const lateMs = now - (run.start + run.sentMs);
         if (lateMs > (this.options.maxCatchUpMs ?? 200)) {
@@ -247,23 +255,21 @@ export class Playback extends EventEmitter<PlaybackEvents> {
         if (scheduledAt !== undefined && this.listenerCount('lateness') > 0) this.emit('lateness', Math.max(0, now - scheduledAt));
         this.sendFrames(run, count);
       }
-    } else if (this.run && now >= this.run.start + this.run.sentMs) {
-      this.endRun();
     }
     this.reportClockProgress(now);
     this.reschedule();
   }
 
   private sendFrames(run: Run, count: number): void {
-    const frames = this.queue.slice(this.queueHead, this.queueHead + count);
+    const data = count === 1 ? this.queue[this.queueHead]! : concat(this.queue.slice(this.queueHead, this.queueHead + count));
     this.queueHead += count;
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
       this.queueHead = 0;
     }
-    const frame = this.toFrame(frames.length === 1 ? (frames[0] as Int16Array | Uint8Array) : concat(frames));
+    const frame = this.toFrame(data);
     this.sink.sendAudio(frame, run.sentMs === 0);
-    if (this.listenerCount('sent') > 0) this.emit('sent', frame, run.start + run.sentMs);
+    if (this.listenerCount('sent') > 0) this.emit('sent', frame, run.start + run.sentMs, count);
     const ms = count * this.frameMs;
     run.sentMs += ms;
     this.sentTotalMs += ms;
@@ -336,10 +342,11 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     if (this.closed) return Infinity;
     const run = this.run;
     if (this.queue.length > this.queueHead && run) return run.start + run.sentMs + this.frameMs - this.options.leadMs;
-    const candidates: number[] = [];
-    if (this.partialSince !== undefined) candidates.push(this.partialSince + this.frameMs);
-    if (run) candidates.push(run.start + run.sentMs);
-    return candidates.length ? Math.min(...candidates) : Infinity;
+    let at = this.partialSince !== undefined ? this.partialSince + this.frameMs : Infinity;
+    // The end of a run only needs a timer where something waits for it: clock-based progress
+    // (marks report it otherwise) or a drain(). A new enqueue notices a finished run by itself.
+    if (run && (this.basis === 'clock' || this.idleWaiters.length > 0)) at = Math.min(at, run.start + run.sentMs);
+    return at;
   }
 
   private resolveIdle(force = false): void {

@@ -15,7 +15,17 @@ import type { SessionObserver } from './observer.js';
 import type { VideoFrame } from '../video/frame.js';
 import { Playback, type PlaybackSink } from './playback.js';
 import type { Slot } from './registry.js';
-import type { CallFacts, ClientMessage, EndReason, InterruptReport, PlayedEvent, StopInfo, TransportKind } from './types.js';
+import type {
+  CallFacts,
+  CallStatusEvent,
+  ClientMessage,
+  EndReason,
+  InterruptReport,
+  PlayedEvent,
+  StopInfo,
+  StreamStatusEvent,
+  TransportKind,
+} from './types.js';
 
 /** The transport's side of a session: how audio, marks, messages and the close reach the far end. */
 export interface TransportLink extends PlaybackSink {
@@ -87,6 +97,10 @@ export interface SessionEvents {
   /** Outbound audio as sent, and when the far end plays it (clock ms; for recordings). */
   outbound: [frame: AudioFrame, playAt: number];
   message: [message: ClientMessage];
+  /** The phone call's status changed (Twilio's status callbacks). */
+  callStatus: [event: CallStatusEvent];
+  /** The media stream's own status event. */
+  streamStatus: [event: StreamStatusEvent];
 }
 
 type State = 'new' | 'live' | 'closing' | 'closed';
@@ -149,7 +163,11 @@ export class Session extends EventEmitter<SessionEvents> {
       maxQueuedMs: init.maxQueuedMs,
     });
     this.playback.on('played', (event) => this.emit('played', event));
-    this.playback.on('sent', (frame, playAt) => this.emit('outbound', frame, playAt));
+    const observer = init.observer;
+    this.playback.on('sent', (frame, playAt, frames) => {
+      observer?.framesOut(frames);
+      if (this.listenerCount('outbound') > 0) this.emit('outbound', frame, playAt);
+    });
     this.playback.on('overflow', (ms) => this.log.warn({ droppedMs: ms, totalDroppedMs: this.playback.droppedMs }, 'outbound queue full: audio dropped'));
     this.context = this.createContext();
     this.runner = new HandlerRunner(handler, this.context, {
@@ -159,9 +177,7 @@ export class Session extends EventEmitter<SessionEvents> {
       idleWait: () => new Promise((resolve) => init.clock.after(this.playback.frameMs, resolve)),
       handled: init.observer?.handled,
     }, init.inboundBacklog);
-    const observer = init.observer;
     if (observer) {
-      this.playback.on('sent', (frame) => observer.framesOut(Math.round((frame.encoding === 'pcm16' ? frame.samples.length : frame.bytes.length) / (frame.sampleRate / 50))));
       this.playback.on('overflow', (ms) => observer.dropped('outbound', Math.round(ms / 20)));
       this.playback.on('lateness', (ms) => observer.lateness(ms));
     }
@@ -348,6 +364,24 @@ export class Session extends EventEmitter<SessionEvents> {
     const tones = dtmfTones(digits, 8000);
     this.send({ encoding: 'pcm16', sampleRate: 8000, samples: tones });
     return (tones.length * 1000) / 8000;
+  }
+
+  /** A status change of the call behind this session: updates `facts`, logs it, tells the handler. */
+  reportCallStatus(event: CallStatusEvent): void {
+    if (this.state === 'closed') return;
+    this.facts.callStatus = event.status;
+    if (event.answeredBy) this.facts.answeredBy = event.answeredBy;
+    this.log.info({ callStatus: event.status, answeredBy: event.answeredBy, durationS: event.durationS }, 'call status');
+    this.emit('callStatus', event);
+  }
+
+  /** A status event of the media stream itself (stream-started, stream-stopped, stream-error): logged, told to the handler. */
+  reportStreamStatus(event: StreamStatusEvent): void {
+    if (this.state === 'closed') return;
+    const fields = { streamEvent: event.event, streamSid: event.streamSid, streamError: event.error };
+    if (event.event === 'stream-error') this.log.warn(fields, 'media stream error reported by Twilio');
+    else this.log.info(fields, 'media stream status');
+    this.emit('streamStatus', event);
   }
 
   /** Ends the session once queued audio has played (the handler's CloseStream). */
