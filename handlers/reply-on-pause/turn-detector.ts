@@ -1,3 +1,4 @@
+import { concatSamples } from '../../src/audio/framing.js';
 import type { SpeechScorer } from './pause-detector.js';
 
 export interface TurnDetectorOptions {
@@ -86,7 +87,7 @@ export class TurnDetector {
   async push(samples: Int16Array): Promise<TurnEvent[]> {
     const events: TurnEvent[] = [];
     const size = this.window.length;
-    const all = this.pending.length > 0 ? concat([this.pending, samples]) : samples;
+    const all = this.pending.length > 0 ? concatSamples([this.pending, samples]) : samples;
     let offset = 0;
     while (offset + size <= all.length) {
       const windowSamples = all.subarray(offset, offset + size);
@@ -186,7 +187,7 @@ export class TurnDetector {
   private endTurn(atMs: number, forced: boolean, events: TurnEvent[]): void {
     const keepMs = forced ? atMs : Math.min(atMs, this.lastSpeechEnd + this.options.speechPadMs);
     const dropSamples = Math.max(0, Math.round(((atMs - keepMs) * this.options.sampleRate) / 1000));
-    const audio = concat(this.utterance);
+    const audio = concatSamples(this.utterance);
     const utterance = audio.subarray(0, Math.max(0, audio.length - dropSamples));
     const speechMs = this.speechMs;
     this.reset();
@@ -213,20 +214,9 @@ export class TurnDetector {
   }
 
   private historySince(ms: number): Int16Array {
-    const all = concat(this.history);
+    const all = concatSamples(this.history);
     const historyStartMs = this.nowMs - (all.length * 1000) / this.options.sampleRate;
     const skip = Math.max(0, Math.round(((ms - historyStartMs) * this.options.sampleRate) / 1000));
     return all.slice(Math.min(skip, all.length));
   }
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -1,3 +1,5 @@
+import { concatSamples } from './framing.js';
+
 /**
  * In-band DTMF (ITU-T Q.23 frequencies, Q.24 timing): Media Streams cannot send DTMF events, so
  * digits are played as tones in the outbound audio.
@@ -53,11 +55,5 @@ export function dtmfTones(digits: string, sampleRate: number, options: DtmfOptio
     }
     parts.push(tone);
   }
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatSamples(parts);
 }

@@ -112,3 +112,16 @@ export function bytesLEToPcm(bytes: Uint8Array): Int16Array {
   new Uint8Array(samples.buffer).set(bytes);
   return samples;
 }
+
+/** Joins sample arrays of one kind into a fresh one (or returns the only part as is). */
+export function concatSamples<T extends Int16Array | Uint8Array>(parts: readonly T[]): T {
+  if (parts.length === 1) return parts[0]!;
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = (parts[0] instanceof Int16Array ? new Int16Array(total) : new Uint8Array(total)) as T;
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { AudioFormat, AudioFrame } from '../audio/frame.js';
-import { FrameChunker, samplesPerFrame } from '../audio/framing.js';
+import { concatSamples, FrameChunker, samplesPerFrame } from '../audio/framing.js';
 import { MULAW_SILENCE } from '../audio/mulaw.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { InterruptReport, PlayedEvent } from './types.js';
@@ -261,7 +261,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
   }
 
   private sendFrames(run: Run, count: number): void {
-    const data = count === 1 ? this.queue[this.queueHead]! : concat(this.queue.slice(this.queueHead, this.queueHead + count));
+    const data = count === 1 ? this.queue[this.queueHead]! : concatSamples(this.queue.slice(this.queueHead, this.queueHead + count));
     this.queueHead += count;
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
@@ -355,15 +355,4 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
-}
-
-function concat(parts: (Int16Array | Uint8Array)[]): Int16Array | Uint8Array {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = parts[0] instanceof Int16Array ? new Int16Array(total) : new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

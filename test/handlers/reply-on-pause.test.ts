@@ -7,6 +7,7 @@ import { sleep, startTestServer, type TestServer, AUTH_TOKEN, PUBLIC_URL } from 
 import { concatPcm, frames20, silence, speech } from '../support/speech.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
 import { TestPeer } from '../support/webrtc-peer.js';
+import { sendPaced, waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
 
 function tone(ms: number, rate = 16000, frequency = 300): AudioFrame {
@@ -26,24 +27,7 @@ async function dial(server: TestServer): Promise<TwilioMediaStream> {
 /** Phone audio: μ-law 8 kHz frames of speech, sent `speedup` times faster than real time. */
 async function say(call: TwilioMediaStream, pcm8k: Int16Array, speedup = 4): Promise<void> {
   const frames = frames20(pcm8k, 8000);
-  const start = performance.now();
-  for (let i = 0; i < frames.length; i++) {
-    call.sendMedia(mulawEncode(frames[i]!));
-    const wait = start + ((i + 1) * 20) / speedup - performance.now();
-    if (wait > 0) await sleep(wait);
-  }
-}
-
-function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const poll = () => {
-      if (predicate()) return resolve();
-      if (performance.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 10);
-    };
-    poll();
-  });
+  await sendPaced(frames.length, (i) => call.sendMedia(mulawEncode(frames[i]!)), speedup);
 }
 
 describe('ReplyOnPause: turn-taking on every transport', function () {
@@ -65,7 +49,7 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
     const first = speech('Hello there, how are you today', 8000);
     const second = speech('Please tell me the time', 8000);
     await say(call, concatPcm(silence(300, 8000), first, silence(1200, 8000), second, silence(1200, 8000)));
-    await until(() => heard.length === 2, 5000, 'two replies');
+    await waitUntil(() => heard.length === 2, 5000, 'two replies');
     await sleep(300);
     expect(heard).to.have.length(2);
     expect(heard[0]!.sampleRate).to.equal(16000);
@@ -105,10 +89,10 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
     }));
     const call = await dial(server);
     await say(call, concatPcm(speech('What is the weather like', 8000), silence(900, 8000)));
-    await until(() => call.receivedAudio().length >= 8 * 700, 5000, 'the reply to play for a while');
+    await waitUntil(() => call.receivedAudio().length >= 8 * 700, 5000, 'the reply to play for a while');
     // The caller talks over the reply (real time, as on a phone).
     await say(call, concatPcm(speech('No wait, stop, tell me something else', 8000), silence(900, 8000)), 1);
-    await until(() => turns.length === 2, 8000, 'the second turn');
+    await waitUntil(() => turns.length === 2, 8000, 'the second turn');
     expect(aborted).to.equal(true);
     expect(call.clears).to.be.at.least(1);
     const heard = turns[1]!.interrupted;
@@ -128,7 +112,7 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
     }, { canInterrupt: false }));
     const call = await dial(server);
     await say(call, concatPcm(speech('Hello', 8000), silence(900, 8000)));
-    await until(() => replies === 1, 5000, 'the first reply');
+    await waitUntil(() => replies === 1, 5000, 'the first reply');
     await say(call, concatPcm(speech('Are you there', 8000), silence(700, 8000)), 2);
     await sleep(200);
     expect(replies).to.equal(1);
@@ -163,7 +147,7 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
       const wait = start + (i + 1) * 20 - performance.now();
       if (wait > 0) await sleep(wait);
     }
-    await until(() => heard.length === 1 && peer.received.length >= 10, 5000, 'a reply over WebRTC');
+    await waitUntil(() => heard.length === 1 && peer.received.length >= 10, 5000, 'a reply over WebRTC');
     await peer.close();
   });
 });

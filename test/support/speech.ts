@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { concatSamples } from '../../src/audio/framing.js';
 import { resampleOnce } from '../../src/audio/resample.js';
 import { OUTPUT_DIR } from './browser.js';
 
@@ -68,13 +69,7 @@ export function noise(ms: number, rate: number, dbfs = -30, seed = 42): Int16Arr
 }
 
 export function concatPcm(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatSamples(parts);
 }
 
 /** Splits PCM into 20 ms frames (the last one padded with silence). */

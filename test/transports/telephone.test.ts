@@ -8,6 +8,7 @@ import type { InterruptReport, PlayedEvent } from '../../src/session/types.js';
 import { expectRejection } from '../support/assert.js';
 import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { sendPaced } from '../support/wait.js';
 
 /** μ-law frames whose content identifies them: frame i is a ramp starting at byte i. */
 function numberedFrames(count: number): Buffer[] {
@@ -45,13 +46,8 @@ function nextSession(server: TestServer): Promise<Session> {
 }
 
 /** Sends frames at real-time pace (20 ms apart). */
-async function sendPaced(call: TwilioMediaStream, frames: Uint8Array[]): Promise<void> {
-  const start = performance.now();
-  for (let i = 0; i < frames.length; i++) {
-    call.sendMedia(frames[i]!);
-    const wait = start + (i + 1) * 20 - performance.now();
-    if (wait > 0) await sleep(wait);
-  }
+async function sendFramesPaced(call: TwilioMediaStream, frames: Uint8Array[]): Promise<void> {
+  await sendPaced(frames.length, (i) => call.sendMedia(frames[i]!));
 }
 
 describe('telephone: Twilio Media Streams end to end', function () {
@@ -83,7 +79,7 @@ describe('telephone: Twilio Media Streams end to end', function () {
     expect(session.facts.streamSid).to.equal(call.streamSid);
 
     const frames = numberedFrames(100);
-    await sendPaced(call, frames);
+    await sendFramesPaced(call, frames);
     const sent = Buffer.concat(frames);
     await call.waitFor(() => call.receivedAudio().length >= sent.length * 0.99, 3000, 'echoed audio');
     const received = call.receivedAudio();
@@ -104,7 +100,7 @@ describe('telephone: Twilio Media Streams end to end', function () {
     const { call } = await dial(server);
     const tone = mulawEncode(sine(1000, 2000));
     const frames = Array.from({ length: 100 }, (_, i) => tone.subarray(i * 160, (i + 1) * 160));
-    await sendPaced(call, frames);
+    await sendFramesPaced(call, frames);
     await call.waitFor(() => call.receivedAudio().length >= tone.length * 0.99, 3000, 'echoed audio');
     const received = mulawDecode(call.receivedAudio());
     expect(received.length / tone.length).to.be.at.least(0.99);
@@ -257,7 +253,7 @@ describe('telephone: signatures and limits', function () {
     });
     const { call } = await dial(server);
     const frames = numberedFrames(150); // 3 s of audio, ~4x the request timeout
-    await sendPaced(call, frames);
+    await sendFramesPaced(call, frames);
     await call.waitFor(() => call.receivedAudio().length >= 150 * 160 * 0.99, 3000, 'echo after 3 s');
     expect(call.isOpen).to.equal(true);
     call.sendStop();

@@ -7,6 +7,7 @@ import type { SessionContext, SessionFunction, StreamHandler } from '../../src/s
 import type { Session } from '../../src/session/session.js';
 import { sleep, startTestServer, type TestServer } from '../support/server.js';
 import { TestPeer } from '../support/webrtc-peer.js';
+import { sendPaced, waitUntil } from '../support/wait.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
 import { AUTH_TOKEN, PUBLIC_URL } from '../support/server.js';
 
@@ -20,27 +21,6 @@ function rms(samples: Int16Array): number {
   let sum = 0;
   for (const s of samples) sum += s * s;
   return Math.sqrt(sum / Math.max(1, samples.length));
-}
-
-async function sendPaced(count: number, send: (i: number) => void): Promise<void> {
-  const start = performance.now();
-  for (let i = 0; i < count; i++) {
-    send(i);
-    const wait = start + (i + 1) * 20 - performance.now();
-    if (wait > 0) await sleep(wait);
-  }
-}
-
-function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const poll = () => {
-      if (predicate()) return resolve();
-      if (performance.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 10);
-    };
-    poll();
-  });
 }
 
 describe('webrtc: browsers as sessions (werift peers on loopback)', function () {

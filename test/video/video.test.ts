@@ -11,6 +11,7 @@ import { vp8KeyframeSize } from '../../src/video/ivf.js';
 import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
 import { postWebhook, sid } from '../support/twilio-call.js';
 import { decodeClip, makeClip, planeMeans, VideoTestPeer } from '../support/video.js';
+import { waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
 
 function ffmpegChildren(): number {
@@ -18,14 +19,6 @@ function ffmpegChildren(): number {
     return execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg']).toString().trim().split('\n').filter(Boolean).length;
   } catch {
     return 0; // pgrep exits 1 when nothing matches
-  }
-}
-
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const started = performance.now();
-  while (!predicate()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 
@@ -60,7 +53,7 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     await client.connect();
     const clip = makeClip({ width: WIDTH, height: HEIGHT, frames: 30, color: '0x3366cc' });
     await client.play(clip, 60);
-    await until(() => client.receivedFrames.length >= 20, 5000, 'returned frames');
+    await waitUntil(() => client.receivedFrames.length >= 20, 5000, 'returned frames');
     expect([...sizes]).to.deep.equal([`${WIDTH}x${HEIGHT}:i420:${i420Size(WIDTH, HEIGHT)}`]);
     expect(sessions[0]!.transportStats().keyframeAsks, 'a keyframe is asked for at the start').to.be.at.least(1);
     const first = client.receivedFrames.findIndex((f) => f.isKeyframe);
@@ -79,7 +72,7 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     const client = peer('resize');
     await client.connect();
     await client.play(makeClip({ width: WIDTH, height: HEIGHT, frames: 15 }), 30);
-    await until(() => client.receivedFrames.some((f) => f.isKeyframe), 5000, 'a returned keyframe');
+    await waitUntil(() => client.receivedFrames.some((f) => f.isKeyframe), 5000, 'a returned keyframe');
     expect(vp8KeyframeSize(client.receivedFrames.find((f) => f.isKeyframe)!.data)).to.deep.equal({ width: 160, height: 120 });
   });
 
@@ -129,7 +122,7 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
       await sleep(20);
     }
     await playing;
-    await until(() => videoFrames >= 10 && audioFrames >= 30, 5000, 'both tracks');
+    await waitUntil(() => videoFrames >= 10 && audioFrames >= 30, 5000, 'both tracks');
     expect(server.stream.status().active.webrtc).to.equal(1);
   });
 
@@ -138,12 +131,12 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     const client = peer('cleanup');
     await client.connect();
     await client.play(makeClip({ width: WIDTH, height: HEIGHT, frames: 15 }), 20);
-    await until(() => client.receivedFrames.length > 0, 5000, 'frames back');
+    await waitUntil(() => client.receivedFrames.length > 0, 5000, 'frames back');
     expect(ffmpegChildren()).to.be.at.least(2);
     await client.close();
     peers.length = 0;
-    await until(() => server!.stream.status().total === 0, 5000, 'session end');
-    await until(() => ffmpegChildren() === 0, 3000, 'no ffmpeg left');
+    await waitUntil(() => server!.stream.status().total === 0, 5000, 'session end');
+    await waitUntil(() => ffmpegChildren() === 0, 3000, 'no ffmpeg left');
   });
 
   it('a video Stream refuses phone calls (TwiML that says so) and WebSocket clients', async () => {
