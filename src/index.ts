@@ -5,12 +5,15 @@ export type {
   IceServer,
   IncomingCall,
   Modality,
+  RateLimitOptions,
   RtcConfiguration,
   StreamMode,
   StreamOptions,
   TelephoneOptions,
 } from './options.js';
-export { Session, type SessionEvents, type TransportLink } from './session/session.js';
+export type { CorsOptions } from './http/cors.js';
+export type { RateLimitRule } from './http/rate-limit.js';
+export { type CallControl, Session, type SessionEvents, type TransportLink } from './session/session.js';
 export {
   type AudioHandler,
   DEFAULT_INPUT_FORMAT,
@@ -27,11 +30,14 @@ export { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
 export { AdditionalOutputs, CloseStream, type EmitItem } from './session/emit.js';
 export type {
   CallFacts,
+  CallStatus,
+  CallStatusEvent,
   ClientMessage,
   EndReason,
   InterruptReport,
   PlayedEvent,
   StopInfo,
+  StreamStatusEvent,
   TransportKind,
 } from './session/types.js';
 export {
@@ -48,9 +54,18 @@ export { mulawDecode, mulawEncode } from './audio/mulaw.js';
 export { Resampler, resampleOnce } from './audio/resample.js';
 export { createConverter } from './audio/convert.js';
 export { CallstreamError, type ErrorCode } from './errors.js';
-export { createTwilioClient, type TwilioClient, type TwilioCredentials, twilioCredentialsFromEnv } from './twilio/client.js';
+export { createTwilioClient, type TwilioClient, type TwilioCredentials, twilioCredentialsFromEnv, type TwilioOption } from './twilio/client.js';
+export {
+  type CallEnd,
+  type CallProgressEvent,
+  OutboundCall,
+  type OutboundCallEvents,
+  type OutboundCallOptions,
+} from './twilio/outbound-call.js';
+export { CallFailedError, type CallFailureReason } from './twilio/call-failed.js';
+export type { TwilioRecordingOptions } from './twilio/call-recording.js';
 export { TwilioApiError } from './twilio/api-error.js';
 export { type TwilioIceOptions, twilioIceServers, twilioRtcConfiguration } from './twilio/ice-servers.js';
-export { createLogger, type Logger } from './logger.js';
+export { createLogger, type Logger, REDACT_PATHS } from './logger.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { createHttpServer, listen, type RunningServer } from './server.js';

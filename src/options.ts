@@ -1,7 +1,11 @@
 import type { Context } from 'koa';
 import type { Clock } from './clock.js';
+import type { CorsOptions } from './http/cors.js';
+import type { RateLimitRule } from './http/rate-limit.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
+import type { TwilioRecordingOptions } from './twilio/call-recording.js';
+import { isTwilioClient, resolveTwilioClient, type TwilioClient, type TwilioOption } from './twilio/client.js';
 import type { VideoCodec } from './video/codec.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
@@ -49,6 +53,11 @@ export interface TelephoneOptions {
   greeting?: string;
   /** Said after the stream ends (optional `<Say>`). */
   goodbye?: string;
+  /**
+   * Records phone calls on Twilio's side too (REST `recordings.create` once media flows; needs the
+   * `twilio` option): `true` for dual-channel, or the recording's options. Default off.
+   */
+  twilioRecording?: boolean | TwilioRecordingOptions;
 }
 
 /** What the built-in page shows (FastRTC's ui_args, TypeScript names). */
@@ -99,6 +108,14 @@ export interface WebRtcOptions {
   iceUseIpv6?: boolean;
 }
 
+/** Per-IP rate limits (token buckets: `limit` requests, refilled over `windowMs`); `false` turns one off. */
+export interface RateLimitOptions {
+  /** Offers and refused requests on `POST /webrtc/offer` (accepted trickled candidates are free). Default 20 per minute. */
+  offers?: RateLimitRule | false;
+  /** Requests to the Twilio routes that fail the signature check; valid ones are never limited. Default 10 per minute. */
+  signatureFailures?: RateLimitRule | false;
+}
+
 /** Values for `<Parameter>` elements, or a function computing them per call. */
 export type CustomParameters =
   | Record<string, string>
@@ -120,8 +137,15 @@ export interface StreamOptions {
    * honours X-Forwarded-* only when the Koa app has `proxy = true`).
    */
   publicUrl?: string;
-  /** Twilio auth token for signature checks. Default: `TWILIO_AUTH_TOKEN`. Without one, nothing is checked (a warning says so). */
+  /** Twilio auth token for signature checks. Default: the `twilio` option's, else `TWILIO_AUTH_TOKEN`. Without one, nothing is checked (a warning says so). */
   twilioAuthToken?: string;
+  /**
+   * Twilio's REST API, for call control (`hangUp`/`transfer` of phone calls), outbound calls
+   * (`stream.call()`) and Twilio-side recording: credentials `{ accountSid, authToken | apiKey +
+   * apiSecret, region, edge, apiBaseUrl }` (missing fields from `TWILIO_*`), a ready twilio client,
+   * or false for none. Default: the `TWILIO_*` environment when it names a complete account.
+   */
+  twilio?: TwilioOption;
   /** Extra `<Parameter>`s for the media stream; they reach the handler in `ctx.facts.customParameters`. */
   customParameters?: CustomParameters;
   telephone?: TelephoneOptions;
@@ -134,6 +158,13 @@ export interface StreamOptions {
   aheadMs?: number;
   /** Largest HTTP body accepted on any route (bytes). Default 64 KiB. */
   maxBodyBytes?: number;
+  /** Per-IP rate limits answered 429 with Retry-After; `false` turns them all off. */
+  rateLimit?: RateLimitOptions | false;
+  /**
+   * Cross-origin access to the browser-facing JSON routes (offer, configuration, input hook, outputs,
+   * status). Default: none (same-origin only; no CORS headers are sent).
+   */
+  cors?: CorsOptions;
   logger?: Logger;
   clock?: Clock;
 
@@ -176,8 +207,11 @@ export interface ResolvedOptions {
   timeLimitMs: number | undefined;
   publicUrl: string | undefined;
   twilioAuthToken: string | undefined;
+  /** The REST client (call control, outbound calls, Twilio-side recording), when the Stream has one. */
+  twilioClient: TwilioClient | undefined;
   customParameters: CustomParameters | undefined;
-  telephone: Required<Omit<TelephoneOptions, 'greeting' | 'goodbye'>> & Pick<TelephoneOptions, 'greeting' | 'goodbye'>;
+  telephone: Required<Omit<TelephoneOptions, 'greeting' | 'goodbye' | 'twilioRecording'>> &
+    Pick<TelephoneOptions, 'greeting' | 'goodbye'> & { twilioRecording: TwilioRecordingOptions | undefined };
   webrtc: Required<Omit<WebRtcOptions, 'iceAdditionalHostAddresses' | 'icePortRange'>> &
     Pick<WebRtcOptions, 'iceAdditionalHostAddresses' | 'icePortRange'>;
   rtcConfiguration: StreamOptions['rtcConfiguration'];
@@ -196,6 +230,8 @@ export interface ResolvedOptions {
   inboundBacklog: number;
   aheadMs: number;
   maxBodyBytes: number;
+  rateLimit: { offers: RateLimitRule | undefined; signatureFailures: RateLimitRule | undefined };
+  cors: CorsOptions | undefined;
 }
 
 export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
@@ -221,7 +257,8 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     concurrencyLimit: limit === undefined || limit === null ? Infinity : limit,
     timeLimitMs: timeLimit === undefined || timeLimit === null ? undefined : timeLimit * 1000,
     publicUrl: normalizePublicUrl(options.publicUrl ?? env.PUBLIC_URL),
-    twilioAuthToken: options.twilioAuthToken ?? (env.TWILIO_AUTH_TOKEN || undefined),
+    twilioAuthToken: options.twilioAuthToken ?? credentialToken(options.twilio) ?? (env.TWILIO_AUTH_TOKEN || undefined),
+    twilioClient: resolveTwilioClient(options.twilio, env),
     customParameters: options.customParameters,
     telephone: {
       leadMs,
@@ -230,6 +267,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
       connectTimeoutMs: telephone.connectTimeoutMs ?? 30_000,
       greeting: telephone.greeting,
       goodbye: telephone.goodbye,
+      twilioRecording: telephone.twilioRecording === true ? {} : telephone.twilioRecording || undefined,
     },
     webrtc: {
       codec: webrtc.codec ?? 'opus',
@@ -260,7 +298,31 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     inboundBacklog: options.inboundBacklog ?? 50,
     aheadMs: options.aheadMs ?? 1000,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+    rateLimit: {
+      offers: rateLimitRule(options.rateLimit, 'offers', { limit: 20, windowMs: 60_000 }),
+      signatureFailures: rateLimitRule(options.rateLimit, 'signatureFailures', { limit: 10, windowMs: 60_000 }),
+    },
+    cors: options.cors,
   };
+}
+
+function rateLimitRule(
+  options: RateLimitOptions | false | undefined,
+  name: keyof RateLimitOptions,
+  fallback: RateLimitRule,
+): RateLimitRule | undefined {
+  if (options === false) return undefined;
+  const rule = options?.[name];
+  if (rule === false) return undefined;
+  if (rule === undefined) return fallback;
+  if (!(Number.isInteger(rule.limit) && rule.limit > 0) || !(rule.windowMs > 0)) {
+    throw new TypeError(`rateLimit.${name} must be {limit: positive integer, windowMs: positive number} or false; got ${JSON.stringify(rule)}.`);
+  }
+  return rule;
+}
+
+function credentialToken(option: TwilioOption | undefined): string | undefined {
+  return option && !isTwilioClient(option) ? option.authToken : undefined;
 }
 
 /** Checks a public URL and reduces it to its origin (scheme, host, port); throws a TypeError that says what is wrong. */

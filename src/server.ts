@@ -10,7 +10,9 @@ import type Koa from 'koa';
  * socket as an unfinished request and, after headersTimeout/requestTimeout, writes "408" into the
  * live WebSocket (calls die after 60-90 s). Here upgrades arrive through the `upgrade` event, which
  * takes the socket out of Node's HTTP bookkeeping, and are handed to Koa with a response bound to
- * the socket (so a refusal such as 403 still reaches the client).
+ * the socket (so a refusal such as 403 still reaches the client). Such a socket is bounded all the
+ * same: an upgrade must be a GET (its body would never reach the route) and must be answered within
+ * `headersTimeout`, else the socket is dropped.
  */
 export function createHttpServer(app: Koa, options: http.ServerOptions = {}): http.Server {
   const callback = app.callback();
@@ -18,6 +20,14 @@ export function createHttpServer(app: Koa, options: http.ServerOptions = {}): ht
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (head.length > 0) socket.unshift(head);
     socket.on('error', () => socket.destroy());
+    // Node no longer feeds an upgraded request's body to `req`: a route reading one would wait forever.
+    if (req.method !== 'GET') return refuseUpgrade(socket, 405, 'A WebSocket upgrade must be a GET request.');
+    // Outside Node's request timeouts, so bounded here: an upgrade not answered in time is dropped.
+    const deadline = setTimeout(() => {
+      if ((socket as import('node:net').Socket).bytesWritten === 0) socket.destroy();
+    }, server.headersTimeout || 60_000);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
     const res = new http.ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as import('node:net').Socket);
@@ -28,6 +38,16 @@ export function createHttpServer(app: Koa, options: http.ServerOptions = {}): ht
     void callback(req, res);
   });
   return server;
+}
+
+/** Answers an upgrade request on its raw socket, then closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: 'BAD_REQUEST', message });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
 
 export interface RunningServer {

@@ -5,7 +5,9 @@ import type { Middleware } from 'koa';
 import { type Clock, systemClock } from './clock.js';
 import { CallstreamError } from './errors.js';
 import { authorizeWith } from './http/access.js';
+import { corsMiddleware } from './http/cors.js';
 import { httpErrors } from './http/errors.js';
+import { limitFailures, limitRequests, RateLimiter } from './http/rate-limit.js';
 import { inputHookRoute } from './inputs/input-route.js';
 import { defaultInputs, type InputValues, validateInputs } from './inputs/spec.js';
 import { OutputFeeds } from './outputs/output-feeds.js';
@@ -21,10 +23,14 @@ import type { VideoCodec } from './video/codec.js';
 import { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
 import { videoFunctionHandler } from './video/video-handler.js';
 import { SessionRegistry } from './session/registry.js';
-import { Session } from './session/session.js';
+import { type CallControl, Session } from './session/session.js';
+import type { TwilioClient } from './twilio/client.js';
+import type { OutboundCall, OutboundCallOptions } from './twilio/outbound-call.js';
 import type { TransportKind } from './session/types.js';
 import { CallTokens } from './transports/telephone/call-tokens.js';
 import { incomingCallRoute } from './transports/telephone/incoming.js';
+import { PhoneCalls } from './transports/telephone/phone-calls.js';
+import { statusCallbackRoute } from './transports/telephone/status-route.js';
 import { mediaStreamRoute } from './transports/telephone/media-route.js';
 import type { SessionOpening, TransportRuntime } from './transports/runtime.js';
 import { WebRtcPeers } from './transports/webrtc/offer-route.js';
@@ -71,6 +77,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   private shuttingDown = false;
   private page: Middleware | undefined;
   private mountPrefix = '';
+  private mountedAt: string | undefined;
+  private readonly calls: PhoneCalls;
 
   constructor(handler: AudioHandler | VideoFunction, options: StreamOptions = {}) {
     super();
@@ -101,6 +109,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.clock = options.clock ?? systemClock;
     this.registry = new SessionRegistry(this.options.concurrencyLimit, this.clock);
     this.tokens = new CallTokens(this.clock, this.options.telephone.connectTimeoutMs);
+    this.calls = new PhoneCalls(this);
     this.webrtc = new WebRtcPeers(this);
     this.outputs = new OutputFeeds(this.options.additionalOutputsHandler);
   }
@@ -183,6 +192,28 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     return startFastphone(this, options);
   }
 
+  /**
+   * Places a phone call whose answer reaches this Stream's handler, like an incoming call: Twilio
+   * fetches the signed webhook `{publicUrl}{path}/telephone/incoming` (a one-time token is issued
+   * with the TwiML) and reports the call's progress to `{publicUrl}{path}/telephone/status`. Needs
+   * the `twilio` option (or `TWILIO_*`), a public URL (`publicUrl`, `PUBLIC_URL`, or fastphone's
+   * tunnel) and `mount()`. Resolves once Twilio has accepted the call, with a handle: `sid`, `status`
+   * events, `answered`, `session`, `ended`, `hangUp()`.
+   */
+  call(options: OutboundCallOptions): Promise<OutboundCall> {
+    return this.calls.place(options, this.mountedAt);
+  }
+
+  /** Sets the Twilio REST client (call control, outbound calls, Twilio-side recording), e.g. fastphone's. */
+  setTwilioClient(client: TwilioClient | undefined): void {
+    this.options.twilioClient = client;
+  }
+
+  /** @internal REST control of a phone call, when the Stream has a Twilio client. */
+  callControl(callSid: string | undefined): CallControl | undefined {
+    return this.calls.control(callSid);
+  }
+
   /** A live session by id. */
   getSession(id: string): Session | undefined {
     return this.sessions.get(id);
@@ -192,7 +223,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   mount(app: Koa, path = ''): Router {
     const prefix = normalizePath(path);
     this.mountPrefix = prefix;
-    useWebSockets(app);
+    this.mountedAt = prefix;
+    useWebSockets(app, this.logger);
     if (!this.options.twilioAuthToken) {
       this.logger.warn('no Twilio auth token configured (TWILIO_AUTH_TOKEN): webhook and media stream signatures are NOT checked');
     }
@@ -200,18 +232,25 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     const guard = authorizeWith(this.options.authorize);
     const find = (id: string) => this.sessions.get(id);
     const limit = this.options.maxBodyBytes;
+    const { offers, signatureFailures } = this.options.rateLimit;
+    const forgeries = limitFailures(signatureFailures && new RateLimiter(signatureFailures, this.clock), 403);
+    const offerLimit = limitRequests(offers && new RateLimiter(offers, this.clock), (ctx) => (ctx.body as { status?: unknown })?.status !== 'success');
+    const cors = corsMiddleware(this.options.cors);
+    const browser = cors ? [cors.headers, guard] : [guard];
     router.use(httpErrors(this.logger));
     // Twilio's routes are guarded by signatures; everything else by the authorize hook.
-    router.all('/telephone/incoming', incomingCallRoute(this, this.tokens, prefix));
-    router.get('/telephone/handler', mediaStreamRoute(this, this.tokens));
+    router.all('/telephone/incoming', forgeries, incomingCallRoute(this, this.tokens, prefix));
+    router.get('/telephone/handler', forgeries, mediaStreamRoute(this, this.tokens));
+    router.post('/telephone/status', forgeries, statusCallbackRoute(this, this.calls));
     router.get('/', guard, (ctx, next) => this.ui(ctx, next));
     router.get('/static/:file', guard, pageAssets());
-    router.post('/webrtc/offer', guard, this.webrtc.route());
-    router.get('/webrtc/configuration', guard, rtcConfigurationRoute(this.options.rtcConfiguration));
+    router.post('/webrtc/offer', ...browser, offerLimit, this.webrtc.route());
+    router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(this.options.rtcConfiguration));
     router.get('/websocket/offer', guard, webSocketRoute(this));
-    router.post('/input_hook', guard, inputHookRoute(this.options.additionalInputs, find, limit));
-    router.get('/outputs', guard, outputsRoute(this.outputs, find));
-    router.get('/status', guard, (ctx) => {
+    router.post('/input_hook', ...browser, inputHookRoute(this.options.additionalInputs, find, limit));
+    router.get('/outputs', ...browser, outputsRoute(this.outputs, find));
+    if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);
+    router.get('/status', ...browser, (ctx) => {
       ctx.body = this.status();
     });
     router.get('/metrics', guard, async (ctx) => {
@@ -254,6 +293,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       session.recording = { file: recorder.file, finished: recorder.finished };
     }
     session.once('stop', () => this.sessions.delete(session.id));
+    if (session.transport === 'telephone') this.calls.attach(session);
     this.emit('session', session);
     return session;
   }
@@ -275,6 +315,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       for (const session of live) session.end('server_shutdown', 'The server is shutting down.');
       await allEnded;
     }
+    await this.calls.close();
     this.webrtc.closeAll('The server is shutting down.');
   }
 }

@@ -1,27 +1,19 @@
-import Koa from 'koa';
 import { CallstreamError, describeError } from '../src/errors.js';
-import { listen, type RunningServer } from '../src/server.js';
+import type { RunningServer } from '../src/server.js';
 import type { Stream } from '../src/stream.js';
-import { checkTwilioCredentials, createTwilioClient, type TwilioCredentials, twilioCredentialsFromEnv } from '../src/twilio/client.js';
+import type { TwilioCredentials } from '../src/twilio/client.js';
 import { checkRoutable, findPhoneNumber } from '../src/twilio/numbers.js';
 import { streamVoiceSettings } from '../src/twilio/routing.js';
 import { DEFAULT_STATE_FILE, type FastphoneState, removeState } from './fastphone-state.js';
-import { LocalTunnel } from './localtunnel.js';
+import { type PublicServerOptions, servePublicly } from './public-server.js';
 import { pointNumber, refuseIfPending, type RestoreOutcome, restoreNumber } from './registration.js';
-import type { OpenTunnel, Tunnel } from './tunnel.js';
+import type { OpenTunnel } from './tunnel.js';
+import { twilioAccountFor } from './twilio-account.js';
 
 /** Options of `stream.fastphone()`. Credentials not given are read from `TWILIO_*` environment variables. */
-export interface FastphoneOptions extends Partial<TwilioCredentials> {
+export interface FastphoneOptions extends Partial<TwilioCredentials>, PublicServerOptions {
   /** The number to serve (E.164). Default: the account's only number. */
   phoneNumber?: string;
-  /** How the server is reached publicly. Default: a localtunnel tunnel (`new LocalTunnel()`). */
-  tunnel?: Tunnel;
-  /** Where the local server listens. Default `127.0.0.1` (only the tunnel needs to reach it). */
-  host?: string;
-  /** Default 8000; 0 picks a free port. */
-  port?: number;
-  /** Where to mount the Stream. Default: the root. */
-  path?: string;
   /** Keeps the number's previous settings until they are restored. Default `.callstream/fastphone-state.json`. */
   stateFile?: string;
   /**
@@ -31,8 +23,6 @@ export interface FastphoneOptions extends Partial<TwilioCredentials> {
   insecure?: boolean;
   /** Stop and restore on these signals (then let the signal take its course). Default SIGINT and SIGTERM; false: call `stop()` yourself. */
   signals?: NodeJS.Signals[] | false;
-  /** Live sessions get this long to end by themselves when stopping (ms). Default 0. */
-  drainMs?: number;
   /** Where the human-readable lines go (the number, the URL, what to do). Default: the Stream's logger. */
   print?: (line: string) => void;
 }
@@ -66,42 +56,24 @@ export interface Fastphone {
 export async function startFastphone(stream: Stream, options: FastphoneOptions = {}): Promise<Fastphone> {
   const log = stream.logger.child({ component: 'fastphone' });
   const print = options.print ?? ((line: string) => log.info(line));
-  const credentials = checkTwilioCredentials({ ...twilioCredentialsFromEnv(), ...credentialsIn(options) });
-  const insecure = guardSignatures(stream, credentials, options.insecure ?? false);
-  const client = createTwilioClient(credentials);
+  const { credentials, client, insecure } = twilioAccountFor(stream, options, options.insecure ?? false);
   const stateFile = options.stateFile ?? DEFAULT_STATE_FILE;
-  const mountPath = normalizeMountPath(options.path ?? '');
 
   await refuseIfPending(stateFile);
   const number = await findPhoneNumber(client, options.phoneNumber);
   checkRoutable(number);
 
-  const app = new Koa();
-  stream.mount(app, mountPath);
-  const host = options.host ?? '127.0.0.1';
-  const running = await listenOrExplain(app, host, options.port ?? 8000);
-  const closeServer = async () => {
-    const closed = running.close();
-    await stream.shutdown(options.drainMs ?? 0);
-    running.server.closeAllConnections();
-    await closed;
-  };
-
-  let tunnel: OpenTunnel | undefined;
+  const server = await servePublicly(stream, options, log);
+  const { running, mountPath } = server;
   let state: FastphoneState;
   try {
-    tunnel = await (options.tunnel ?? new LocalTunnel({ logger: log })).open(running.port, { localHost: localHostFor(host) });
-    stream.setPublicUrl(tunnel.url);
-    state = await pointNumber(client, credentials.accountSid, number, streamVoiceSettings(tunnel.url, mountPath), stateFile);
+    state = await pointNumber(client, credentials.accountSid, number, streamVoiceSettings(server.publicUrl, mountPath), stateFile);
   } catch (error) {
     // Nothing was served yet: close the server, but leave the Stream usable for another try.
-    await tunnel?.close();
-    const closed = running.close();
-    running.server.closeAllConnections();
-    await closed;
+    await server.release();
     throw error;
   }
-  const openTunnel = tunnel;
+  const openTunnel = server.tunnel;
   const webhookUrl = state.applied.voiceUrl!;
 
   let stopping: Promise<RestoreOutcome> | undefined;
@@ -116,8 +88,7 @@ export async function startFastphone(stream: Stream, options: FastphoneOptions =
       } catch (error) {
         failure = error;
       }
-      await openTunnel.close();
-      await closeServer();
+      await server.close();
       if (failure !== undefined) {
         throw new CallstreamError('TWILIO_ERROR', `Could not restore ${number.phoneNumber}: ${describeError(failure)}`, {
           cause: failure,
@@ -189,42 +160,6 @@ export async function startFastphone(stream: Stream, options: FastphoneOptions =
   };
 }
 
-function credentialsIn(options: FastphoneOptions): Partial<TwilioCredentials> {
-  const keys = ['accountSid', 'authToken', 'apiKey', 'apiSecret', 'region', 'edge', 'apiBaseUrl', 'timeoutMs'] as const;
-  return Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
-}
-
-/** Signatures need the auth token. Without one: refused, unless `insecure` (then said loudly). Returns whether insecure. */
-function guardSignatures(stream: Stream, credentials: TwilioCredentials, insecure: boolean): boolean {
-  if (credentials.authToken) {
-    stream.setTwilioAuthToken(credentials.authToken);
-    return false;
-  }
-  if (stream.options.twilioAuthToken) return false;
-  if (!insecure) {
-    throw new CallstreamError('CONFIG_ERROR', 'Webhook signatures need the account\'s auth token, and only an API key was given.', {
-      hint: 'set TWILIO_AUTH_TOKEN too (REST keeps using the API key), or pass --insecure to accept unsigned webhooks (not for real use).',
-    });
-  }
-  stream.logger.warn('fastphone --insecure: no auth token, so webhook and media-stream signatures are NOT checked; anyone who finds the URL can reach the handler');
-  return true;
-}
-
-async function listenOrExplain(app: Koa, host: string, port: number): Promise<RunningServer> {
-  try {
-    return await listen(app, host, port);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new CallstreamError('CONFIG_ERROR', `Cannot listen on ${host}:${port} (${code}).`, {
-        cause: error,
-        hint: code === 'EADDRINUSE' ? 'another program uses that port: pick another with --port (0 picks a free one).' : 'check --host and --port.',
-      });
-    }
-    throw error;
-  }
-}
-
 function announce(
   print: (line: string) => void,
   info: { phoneNumber: string; webhookUrl: string; publicUrl: string; mountPath: string; localUrl: string; insecure: boolean },
@@ -249,14 +184,3 @@ export function describeOutcome(outcome: RestoreOutcome, state: FastphoneState):
   }
 }
 
-/** The address the tunnel connects to: the listening one, or loopback for a wildcard. */
-function localHostFor(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
-}
-
-function normalizeMountPath(path: string): string {
-  if (path === '' || path === '/') return '';
-  return (path.startsWith('/') ? path : `/${path}`).replace(/\/+$/, '');
-}

@@ -9,6 +9,12 @@ export const EXIT = {
   USAGE: 2,
   /** Refused: Twilio said no, or the configuration cannot work (credentials, number, state file). */
   REFUSED: 3,
+  /** `callstream call`: the callee was busy. */
+  CALL_BUSY: 4,
+  /** `callstream call`: nobody answered. */
+  CALL_NOT_ANSWERED: 5,
+  /** `callstream call`: the call failed, was canceled, or ended before reaching the handler. */
+  CALL_FAILED: 6,
 } as const;
 
 export const EXIT_CODES_HELP = `Exit codes:

@@ -4,17 +4,15 @@ import type { Fastphone } from '../../tunnels/fastphone.js';
 import { describeOutcome, startFastphone } from '../../tunnels/fastphone.js';
 import { DEFAULT_STATE_FILE } from '../../tunnels/fastphone-state.js';
 import { restoreFromStateFile } from '../../tunnels/fastphone-restore.js';
-import { FixedUrlTunnel } from '../../tunnels/fixed-url.js';
-import { LocalTunnel, validateSubdomain } from '../../tunnels/localtunnel.js';
-import type { Tunnel } from '../../tunnels/tunnel.js';
-import { CallstreamError } from '../errors.js';
+import { LocalTunnel } from '../../tunnels/localtunnel.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { StreamOptions } from '../options.js';
 import type { Stream } from '../stream.js';
 import { checkTwilioCredentials, createTwilioClient, type TwilioCredentials, twilioCredentialsFromEnv } from '../twilio/client.js';
 import { twilioIceServers, twilioRtcConfiguration } from '../twilio/ice-servers.js';
-import { handlerName, loadDotEnv, parseOrExplain, parsePort, parseSeconds } from './args.js';
+import { handlerName, loadDotEnv, parseOrExplain, parsePort } from './args.js';
 import { EXIT, EXIT_CODES_HELP, reportError, UsageError } from './exit.js';
+import { TUNNEL_HELP, TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom } from './public-args.js';
 
 export const FASTPHONE_HELP = `Usage:
   callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
@@ -27,10 +25,7 @@ settings back. After a crash, --restore does it from the state file.
 
 Options:
   --number          The number to use (E.164). Default: the account's only number.
-  --subdomain       Ask localtunnel for this name (4-63 of a-z, 0-9 and inner hyphens).
-  --tunnel-host     Another localtunnel server (default https://localtunnel.me).
-  --tunnel-timeout  Seconds to wait for the tunnel (default 15).
-  --public-url      A URL that already reaches --host:--port (deployment, proxy, ngrok...): no tunnel.
+${TUNNEL_HELP}
   --handler         Demo handler (env CALLSTREAM_HANDLER; default echo).
   --host            Interface to listen on (env HOST; default 127.0.0.1).
   --port            Port (env PORT; default 8000; 0 picks a free one).
@@ -40,21 +35,13 @@ Options:
   --restore         Put back the settings a crashed run left in the state file, then exit.
   -h, --help        Show this help.
 
-Environment (also read from ./.env; variables already set win):
-  TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   the account; the auth token also checks webhook signatures
-  TWILIO_API_KEY, TWILIO_API_SECRET       REST with an API key (SK...) instead of the auth token
-  TWILIO_REGION, TWILIO_EDGE              Twilio region and edge, as the twilio helper names them
-  TWILIO_API_BASE_URL                     another REST base URL (tests, Twilio-compatible APIs)
-  LOG_LEVEL                               pino level of the JSON log lines (default info)
+${TWILIO_ENV_HELP}
 
 ${EXIT_CODES_HELP}`;
 
 const OPTIONS = {
   number: { type: 'string' },
-  subdomain: { type: 'string' },
-  'tunnel-host': { type: 'string' },
-  'tunnel-timeout': { type: 'string' },
-  'public-url': { type: 'string' },
+  ...TUNNEL_OPTIONS,
   handler: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -175,29 +162,6 @@ async function restore(values: Values, stateFile: string): Promise<number> {
   const restored = await restoreFromStateFile({ ...twilioCredentialsFromEnv(), stateFile });
   print(restored ? describeOutcome(restored.outcome, restored.state) : `Nothing to restore: no state file at ${stateFile}.`);
   return EXIT.OK;
-}
-
-function tunnelFrom(values: Values): Tunnel | undefined {
-  const publicUrl = values['public-url'];
-  if (publicUrl !== undefined) {
-    const clash = (['subdomain', 'tunnel-host', 'tunnel-timeout'] as const).filter((key) => values[key] !== undefined);
-    if (clash.length > 0) throw new UsageError(`--public-url opens no tunnel, so --${clash.join(' and --')} cannot apply.`, 'use either --public-url or the tunnel options.');
-    return asUsage(() => new FixedUrlTunnel(publicUrl));
-  }
-  if (values.subdomain === undefined && values['tunnel-host'] === undefined && values['tunnel-timeout'] === undefined) return undefined;
-  const subdomain = values.subdomain === undefined ? undefined : asUsage(() => validateSubdomain(values.subdomain!));
-  const startTimeoutMs = parseSeconds(values['tunnel-timeout'], 15_000, '--tunnel-timeout');
-  return asUsage(() => new LocalTunnel({ host: values['tunnel-host'], subdomain, startTimeoutMs }));
-}
-
-/** Turns a CONFIG_ERROR about a flag's value into a usage error (exit 2). */
-function asUsage<T>(make: () => T): T {
-  try {
-    return make();
-  } catch (error) {
-    if (error instanceof CallstreamError && error.code === 'CONFIG_ERROR') throw new UsageError(error.message, error.hint);
-    throw error;
-  }
 }
 
 async function turnConfiguration(credentials: TwilioCredentials): Promise<Pick<StreamOptions, 'rtcConfiguration' | 'serverRtcConfiguration'>> {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { EXIT, EXIT_CODES_HELP, exitCodeFor, reportError, UsageError } from './exit.js';
+import { callCommand } from './call-command.js';
 import { fastphoneCommand } from './fastphone-command.js';
 import { serveCommand } from './serve-command.js';
 
@@ -9,10 +10,13 @@ Usage:
   callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy]
   callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
                        [--handler NAME] [--host HOST] [--port PORT] [--turn] [--insecure] [--restore]
+  callstream call --to +15551234567 [--from +15557654321] [--public-url URL | tunnel options]
+                  [--handler NAME] [--host HOST] [--port PORT] [--timeout SECONDS] [--machine-detection MODE]
 
 Commands:
   serve       Start the demo server (the handler's routes and page at the root).
   fastphone   Serve the demo handler on one of your Twilio numbers through a public tunnel.
+  call        Place a phone call whose answer talks to the demo handler; hang up on Ctrl-C.
 
 Run "callstream COMMAND --help" for a command's options.
 
@@ -21,6 +25,7 @@ ${EXIT_CODES_HELP}`;
 const COMMANDS: Record<string, (args: string[]) => Promise<number | undefined>> = {
   serve: serveCommand,
   fastphone: fastphoneCommand,
+  call: callCommand,
 };
 
 /** Runs a command; resolves with its exit code, or undefined while a server runs until a signal. */

@@ -3,11 +3,11 @@ import { CallstreamError } from '../errors.js';
 
 /**
  * Reads a request body up to `limit` bytes. Larger bodies are refused with 413 before they are
- * buffered (by Content-Length when given, else as they stream in).
+ * buffered (by Content-Length when given, else as they stream in), and the connection is closed.
  */
 export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   const declared = Number(ctx.get('content-length') || 0);
-  if (declared > limit) throw tooLarge(limit);
+  if (declared > limit) throw tooLarge(ctx, limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
@@ -15,7 +15,7 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
     if (size > limit) {
       ctx.req.unpipe();
       ctx.req.resume();
-      throw tooLarge(limit);
+      throw tooLarge(ctx, limit);
     }
     chunks.push(chunk);
   }
@@ -38,6 +38,8 @@ export async function readJson(ctx: Context, limit: number): Promise<unknown> {
   }
 }
 
-function tooLarge(limit: number): CallstreamError & { status: number } {
+/** A 413 that also closes the connection, so the rest of the body is not read for nothing. */
+function tooLarge(ctx: Context, limit: number): CallstreamError & { status: number } {
+  ctx.set('Connection', 'close');
   return Object.assign(new CallstreamError('BAD_REQUEST', `The body is larger than the limit of ${limit} bytes.`), { status: 413 });
 }

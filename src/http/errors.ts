@@ -7,8 +7,16 @@ const STATUS_BY_CODE: Record<string, number> = {
   BAD_SIGNATURE: 403,
   NOT_FOUND: 404,
   CONCURRENCY_LIMIT: 429,
+  RATE_LIMITED: 429,
   UNSUPPORTED: 400,
 };
+
+/** The HTTP status a thrown error is answered with: its own `status`, its code's, else 500. */
+export function statusOf(error: unknown): number {
+  const explicit = (error as { status?: number } | undefined)?.status;
+  if (!isCallstreamError(error)) return 500;
+  return explicit ?? STATUS_BY_CODE[error.code] ?? 500;
+}
 
 /** Turns thrown errors into clear JSON answers: 4xx for the caller's mistakes, 500 (logged) for ours. */
 export function httpErrors(logger: Logger): Middleware {
@@ -16,9 +24,8 @@ export function httpErrors(logger: Logger): Middleware {
     try {
       await next();
     } catch (error) {
-      const explicit = (error as { status?: number }).status;
       if (isCallstreamError(error)) {
-        ctx.status = explicit ?? STATUS_BY_CODE[error.code] ?? 500;
+        ctx.status = statusOf(error);
         ctx.body = { error: error.code, message: error.message };
       } else {
         ctx.status = 500;

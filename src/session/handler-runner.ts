@@ -29,6 +29,8 @@ export class HandlerRunner {
   private ready = false;
   private stopped = false;
   private wakeEmitLoop: (() => void) | undefined;
+  /** Drop count at which the next "handler too slow" warning is logged (1, 50, 100, 200, ...). */
+  private warnDropsAt = 1;
 
   constructor(
     private readonly handler: AudioHandler,
@@ -81,6 +83,7 @@ export class HandlerRunner {
       if (!this.ready || this.receiving || this.backlog.size > 0) this.backlog.push(frame);
       else this.receiveNow(frame);
     }
+    if (this.droppedFrames >= this.warnDropsAt) this.warnDrops();
     this.wake();
   }
 
@@ -105,6 +108,13 @@ export class HandlerRunner {
   }
 
   /** Hot path: one inbound frame to receive(), timed; a promise marks the handler busy until it settles. */
+  /** Counted warnings, doubling the interval: a handler that stays slow fills the log only logarithmically. */
+  private warnDrops(): void {
+    const dropped = this.droppedFrames;
+    this.ctx.log.warn({ droppedInbound: dropped, backlogFrames: this.backlogFrames }, 'handler too slow: inbound frames dropped (oldest first)');
+    this.warnDropsAt = Math.max(50, this.warnDropsAt * 2, dropped + 1);
+  }
+
   private receiveNow(frame: AudioFrame): void {
     const handler = this.handler as StreamHandler;
     const handled = this.hooks.handled;

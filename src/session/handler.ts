@@ -3,7 +3,7 @@ import type { InputValues } from '../inputs/spec.js';
 import type { Logger } from '../logger.js';
 import type { VideoFrame } from '../video/frame.js';
 import type { EmitItem } from './emit.js';
-import type { CallFacts, ClientMessage, InterruptReport, PlayedEvent, StopInfo, TransportKind } from './types.js';
+import type { CallFacts, CallStatusEvent, ClientMessage, InterruptReport, PlayedEvent, StopInfo, StreamStatusEvent, TransportKind } from './types.js';
 
 /**
  * The audio format a handler asks for.
@@ -27,6 +27,10 @@ export interface SessionContextEvents {
   /** New additional-input values arrived. */
   inputs: [values: InputValues];
   stop: [info: StopInfo];
+  /** The phone call's status changed (Twilio's status callbacks; `facts.callStatus` follows). */
+  callStatus: [event: CallStatusEvent];
+  /** The media stream's own status event (stream-started, stream-stopped, stream-error). */
+  streamStatus: [event: StreamStatusEvent];
 }
 
 /** What a handler sees of its session: the same object whatever the transport. */

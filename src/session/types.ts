@@ -31,6 +31,38 @@ export interface CallFacts {
   customParameters: Record<string, string>;
   /** Remote address of the connection, when known. */
   remoteAddress?: string;
+  /** The phone call's latest status (Twilio's status callbacks); `in-progress` while media flows. */
+  callStatus?: CallStatus;
+  /** Machine detection's verdict on an outbound call (`human`, `machine_start`, `fax`, `unknown`...). */
+  answeredBy?: string;
+  /** The Twilio-side recording of the call (`RE...`), when the Stream starts one. */
+  recordingSid?: string;
+}
+
+/** Twilio's `CallStatus` values. */
+export type CallStatus = 'queued' | 'initiated' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
+
+/** A phone call's status changed (Twilio's call status callback). */
+export interface CallStatusEvent {
+  status: CallStatus;
+  /** Machine detection's verdict (`AnsweredBy`), when Twilio sent one. */
+  answeredBy?: string;
+  /** Length of the call in seconds (`CallDuration`), on the final callback. */
+  durationS?: number;
+  /** Twilio's `SequenceNumber` of the callback (ordering: callbacks may arrive out of order). */
+  sequence?: number;
+  /** Every parameter Twilio posted, as sent (empty when the status came from a REST answer). */
+  params: Record<string, string>;
+}
+
+/** The media stream's own status (Twilio's `<Stream statusCallback>`). */
+export interface StreamStatusEvent {
+  event: 'stream-started' | 'stream-stopped' | 'stream-error';
+  streamSid?: string;
+  streamName?: string;
+  /** Twilio's `StreamError`, on `stream-error`. */
+  error?: string;
+  params: Record<string, string>;
 }
 
 /** Progress of outbound audio at the far end. */

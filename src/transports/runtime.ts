@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import type { AudioHandler } from '../session/handler.js';
 import type { SessionRegistry, Slot } from '../session/registry.js';
-import type { Session, TransportLink } from '../session/session.js';
+import type { CallControl, Session, TransportLink } from '../session/session.js';
 import type { CallFacts } from '../session/types.js';
 import type { VideoCodec } from '../video/codec.js';
 
@@ -23,6 +23,8 @@ export interface TransportRuntime {
   readonly accepting: boolean;
   /** Opens a session (not started) holding `slot`. */
   openSession(init: SessionOpening): Session;
+  /** REST control (hang up, transfer) of a phone call, when the Stream has Twilio credentials. */
+  callControl(callSid: string | undefined): CallControl | undefined;
 }
 
 export interface SessionOpening {

@@ -93,3 +93,28 @@ export function createTwilioClient(credentials: Partial<TwilioCredentials>): Twi
     ? twilio(checked.apiKey, checked.apiSecret, options)
     : twilio(checked.accountSid, checked.authToken, options);
 }
+
+/** The Stream's `twilio` option: credentials (over the `TWILIO_*` environment), a ready client, or false for none. */
+export type TwilioOption = Partial<TwilioCredentials> | TwilioClient | false;
+
+/**
+ * The REST client a Stream uses for call control, outbound calls and Twilio-side recording: the one
+ * given, one made from the given credentials (missing fields from the environment), or, when the
+ * option is absent, one from the environment if it names a complete account (else none).
+ */
+export function resolveTwilioClient(option: TwilioOption | undefined, env: NodeJS.ProcessEnv = process.env): TwilioClient | undefined {
+  if (option === false) return undefined;
+  if (isTwilioClient(option)) return option;
+  const fromEnv = twilioCredentialsFromEnv(env);
+  if (option === undefined) {
+    const complete = fromEnv.accountSid && (fromEnv.authToken || (fromEnv.apiKey && fromEnv.apiSecret));
+    return complete ? createTwilioClient(fromEnv) : undefined;
+  }
+  const given = Object.fromEntries(Object.entries(option).filter(([, value]) => value !== undefined));
+  return createTwilioClient({ ...fromEnv, ...given });
+}
+
+/** True for a twilio helper client (rather than credentials). */
+export function isTwilioClient(value: unknown): value is TwilioClient {
+  return typeof value === 'object' && value !== null && typeof (value as { calls?: unknown }).calls === 'function';
+}

@@ -76,7 +76,7 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
       path.join(cwd, '.env'),
       `TWILIO_ACCOUNT_SID=${api.accountSid}\nTWILIO_AUTH_TOKEN=wrong-token-from-dotenv\nTWILIO_API_BASE_URL=${api.url}\n`,
     );
-    const cli = fastphone(['--number', '+15550001111', '--tunnel-host', lt.url, '--port', '0'], { TWILIO_AUTH_TOKEN: api.authToken });
+    const cli = fastphone(['--number', '+15550001111', '--tunnel-host', lt.url, '--port', '0', '--handler', 'echo'], { TWILIO_AUTH_TOKEN: api.authToken });
     const publicUrl = await ready(cli);
     expect(publicUrl).to.match(/^http:\/\/[a-z0-9]+\.lt\.test:\d+$/);
     expect(existsSync(path.join(cwd, STATE)), 'the state file exists while running').to.equal(true);
@@ -88,7 +88,7 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
     expect(cli.lines).to.include('SIGTERM: restoring +15550001111 and stopping...');
     expect(cli.lines).to.include(`Restored +15550001111: voice URL ${OLD_VOICE_URL} again.`);
     const restore = api.requestsTo('POST', record.sid).at(-1)!;
-    expect(restore.form).to.deep.equal({ VoiceUrl: OLD_VOICE_URL, VoiceMethod: 'GET' });
+    expect(restore.form).to.deep.equal({ VoiceUrl: OLD_VOICE_URL, VoiceMethod: 'GET', StatusCallback: '', StatusCallbackMethod: 'POST' });
     expect(restore.user).to.equal(api.accountSid);
     expect(record.voice_url).to.equal(OLD_VOICE_URL);
     expect(existsSync(path.join(cwd, STATE))).to.equal(false);
@@ -107,7 +107,7 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
     const exit = await restore.exited;
     expect(exit.code, stderrOf(restore)).to.equal(0);
     expect(restore.lines).to.deep.equal([`Restored +15550001111: voice URL ${OLD_VOICE_URL} again.`]);
-    expect(api.requestsTo('POST', record.sid).at(-1)!.form).to.deep.equal({ VoiceUrl: OLD_VOICE_URL, VoiceMethod: 'GET' });
+    expect(api.requestsTo('POST', record.sid).at(-1)!.form).to.deep.equal({ VoiceUrl: OLD_VOICE_URL, VoiceMethod: 'GET', StatusCallback: '', StatusCallbackMethod: 'POST' });
     expect(existsSync(path.join(cwd, STATE))).to.equal(false);
 
     const again = fastphone(['--restore']);
@@ -125,9 +125,9 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
     );
     expect(api.requests).to.have.length(0);
 
-    const insecure = fastphone(['--number', '+15550001111', '--tunnel-host', lt.url, '--port', '0', '--insecure'], env);
+    const insecure = fastphone(['--number', '+15550001111', '--tunnel-host', lt.url, '--port', '0', '--insecure', '--handler', 'echo'], env);
     const publicUrl = await ready(insecure);
-    expect(insecure.lines.join('\n')).to.contain('WARNING: --insecure: signatures are NOT checked');
+    await insecure.waitForLine(/^WARNING: --insecure: signatures are NOT checked/);
     await echoThrough(publicUrl, undefined);
     insecure.child.kill('SIGINT');
     expect((await insecure.exited).code).to.equal(0);

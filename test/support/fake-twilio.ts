@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { StreamOptions } from '../../src/options.js';
+import { FakeCalls } from './fake-calls.js';
 import { sid } from './twilio-call.js';
 
 /** One request the fake API received. */
@@ -9,8 +11,10 @@ export interface RecordedRequest {
   /** Path without the query. */
   path: string;
   query: Record<string, string>;
-  /** The form-encoded body (Twilio's REST bodies), decoded. */
+  /** The form-encoded body (Twilio's REST bodies), decoded (the last value of a repeated key). */
   form: Record<string, string>;
+  /** Every value of each form key, in order (Twilio repeats keys for lists, e.g. StatusCallbackEvent). */
+  formAll: Record<string, string[]>;
   /** Basic-auth user: the account SID or the API key. */
   user: string | undefined;
 }
@@ -47,7 +51,8 @@ const API = '/2010-04-01/Accounts/';
  * paging and the PhoneNumber filter, fetch, update) and Tokens (create). Speaks Twilio's JSON
  * (snake_case, RFC 2822 dates, `{code, message, more_info, status}` errors), checks Basic auth
  * (account SID + auth token, or API key + secret), records every request, and can fail on cue.
- * More resources (Calls) are added with `route()`.
+ * Calls (create, update, fetch, recordings) live in `calls` (test/support/fake-calls.ts), which
+ * also plays Twilio's side of each call; more resources are added with `route()`.
  */
 export class FakeTwilioApi {
   readonly accountSid = sid('AC');
@@ -56,6 +61,8 @@ export class FakeTwilioApi {
   readonly apiSecret = randomBytes(16).toString('hex');
   readonly requests: RecordedRequest[] = [];
   readonly numbers = new Map<string, NumberRecord>();
+  /** Calls placed through the API, and Twilio's side of them (answer, busy, status callbacks...). */
+  readonly calls: FakeCalls;
   /** What `Tokens` answers (Network Traversal Service). */
   iceServers: TwilioIceServerRecord[] = [
     { url: 'stun:global.stun.twilio.com:3478', urls: 'stun:global.stun.twilio.com:3478' },
@@ -80,6 +87,7 @@ export class FakeTwilioApi {
     this.route('GET', /^IncomingPhoneNumbers\/(PN\w+)\.json$/, (request, [pn]) => this.withNumber(request, pn!, (n) => ({ status: 200, body: n })));
     this.route('POST', /^IncomingPhoneNumbers\/(PN\w+)\.json$/, (request, [pn]) => this.withNumber(request, pn!, (n) => this.updateNumber(n, request.form)));
     this.route('POST', /^Tokens\.json$/, (request) => this.createToken(request));
+    this.calls = new FakeCalls(this);
   }
 
   /** Adds a route for paths under `/2010-04-01/Accounts/{AccountSid}/` (the pattern sees the rest). */
@@ -141,12 +149,18 @@ export class FakeTwilioApi {
     return this.requests.filter((r) => r.method === method && r.path.includes(fragment));
   }
 
+  /** Stream options giving a Stream REST access to this fake, and its auth token for signatures. */
+  streamOptions(): Pick<StreamOptions, 'twilio' | 'twilioAuthToken'> {
+    return { twilioAuthToken: this.authToken, twilio: { accountSid: this.accountSid, authToken: this.authToken, apiBaseUrl: this.url } };
+  }
+
   /** Environment pointing the twilio helper (and the CLI) at this fake, with the auth token. */
   env(): Record<string, string> {
     return { TWILIO_ACCOUNT_SID: this.accountSid, TWILIO_AUTH_TOKEN: this.authToken, TWILIO_API_BASE_URL: this.url };
   }
 
   async close(): Promise<void> {
+    this.calls.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
@@ -156,11 +170,15 @@ export class FakeTwilioApi {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://fake');
+    const body = new URLSearchParams(Buffer.concat(chunks).toString());
+    const formAll: Record<string, string[]> = {};
+    for (const [key, value] of body) (formAll[key] ??= []).push(value);
     const request: RecordedRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
-      form: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString())),
+      form: Object.fromEntries(body),
+      formAll,
       user: basicUser(req.headers.authorization),
     };
     this.requests.push(request);
@@ -256,7 +274,7 @@ export class FakeTwilioApi {
   }
 }
 
-function twilioError(status: number, code: number, message: string): Reply {
+export function twilioError(status: number, code: number, message: string): Reply {
   return { status, body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status } };
 }
 
@@ -265,6 +283,6 @@ function basicUser(header: string | undefined): string | undefined {
   return Buffer.from(header.slice(6), 'base64').toString().split(':')[0];
 }
 
-function rfc2822(date: Date): string {
+export function rfc2822(date: Date): string {
   return date.toUTCString().replace('GMT', '+0000');
 }

@@ -76,7 +76,13 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
     expect(fastphone.publicUrl).to.match(/^http:\/\/[a-z0-9]+\.lt\.test:\d+$/);
     expect(fastphone.webhookUrl).to.equal(`${fastphone.publicUrl}/telephone/incoming`);
     expect(record.voice_url).to.equal(fastphone.webhookUrl);
-    expect(api.requestsTo('POST', record.sid)[0]!.form).to.deep.equal({ VoiceUrl: fastphone.webhookUrl, VoiceMethod: 'POST' });
+    expect(api.requestsTo('POST', record.sid)[0]!.form).to.deep.equal({
+      VoiceUrl: fastphone.webhookUrl,
+      VoiceMethod: 'POST',
+      StatusCallback: `${fastphone.publicUrl}/telephone/status`,
+      StatusCallbackMethod: 'POST',
+    });
+    expect(record.status_callback).to.equal(`${fastphone.publicUrl}/telephone/status`);
     expect((await readState(stateFile))!.previous.voiceUrl).to.equal(OLD_VOICE_URL);
     expect(lines[0]).to.equal('Call +15550001111 to talk to the handler.');
     expect(lines.join('\n')).to.contain(`voice webhook  ${fastphone.webhookUrl} (POST)`).and.to.contain('Trial accounts');
@@ -88,12 +94,29 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
     expect(await fastphone.stop()).to.equal('restored');
     await fastphone.done;
     expect(record.voice_url).to.equal(OLD_VOICE_URL);
-    expect(api.requestsTo('POST', record.sid).at(-1)!.form).to.deep.equal({ VoiceUrl: OLD_VOICE_URL, VoiceMethod: 'POST' });
+    expect(api.requestsTo('POST', record.sid).at(-1)!.form).to.deep.equal({ VoiceUrl: OLD_VOICE_URL, VoiceMethod: 'POST', StatusCallback: '', StatusCallbackMethod: 'POST' });
+    expect(record.status_callback).to.equal('');
     expect(existsSync(stateFile)).to.equal(false);
     expect(lines.at(-1)).to.equal(`Restored +15550001111: voice URL ${OLD_VOICE_URL} again.`);
     const refused = await fetch(`${localUrl}/status`).then(() => 'answered', () => 'refused');
     expect(refused, 'the server is closed').to.equal('refused');
     expect(await fastphone.stop(), 'stop() is idempotent').to.equal('restored');
+  });
+
+  it('lends stream.call() its tunnel and account: an outbound call\'s answer comes back through the tunnel', async () => {
+    fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
+    api.calls.reach(fastphone.publicUrl, { baseUrl: lt.url, host: lt.hostOf(fastphone.publicUrl) });
+    const call = await stream.call({ to: '+15550002222', from: fastphone.phoneNumber });
+    const callee = await api.calls.next();
+    expect(callee.form).to.deep.include({ Url: fastphone.webhookUrl, StatusCallback: `${fastphone.publicUrl}/telephone/status` });
+    const media = await callee.answer();
+    const session = await call.session;
+    expect(session.facts.direction).to.equal('outbound-api');
+    for (let i = 0; i < 10; i++) media.sendMedia(Buffer.alloc(160, 0x50 + i));
+    await media.waitFor(() => media.receivedAudio().length >= 1600, 5000, 'echo through the tunnel');
+    await callee.hangUp();
+    expect((await call.ended).status).to.equal('completed');
+    expect(callee.callbacks.every((c) => c.status === 204), JSON.stringify(callee.callbacks)).to.equal(true);
   });
 
   it('refuses an API key without the auth token (signatures need it), before touching anything', async () => {

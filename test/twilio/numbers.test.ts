@@ -86,11 +86,21 @@ describe('twilio: phone numbers', () => {
   it('updates voice settings with the helper\'s form body, and points a number at a Stream', async () => {
     const record = api.addNumber('+15550001111');
     const settings = streamVoiceSettings('https://abcd.loca.lt', '/voice');
-    expect(settings).to.deep.equal({ voiceUrl: 'https://abcd.loca.lt/voice/telephone/incoming', voiceMethod: 'POST' });
+    expect(settings).to.deep.equal({
+      voiceUrl: 'https://abcd.loca.lt/voice/telephone/incoming',
+      voiceMethod: 'POST',
+      statusCallback: 'https://abcd.loca.lt/voice/telephone/status',
+      statusCallbackMethod: 'POST',
+    });
     const updated = await updateVoiceSettings(client, record.sid, settings);
     expect(updated.voice.voiceUrl).to.equal('https://abcd.loca.lt/voice/telephone/incoming');
     const [post] = api.requestsTo('POST', record.sid);
-    expect(post!.form).to.deep.equal({ VoiceUrl: 'https://abcd.loca.lt/voice/telephone/incoming', VoiceMethod: 'POST' });
+    expect(post!.form).to.deep.equal({
+      VoiceUrl: 'https://abcd.loca.lt/voice/telephone/incoming',
+      VoiceMethod: 'POST',
+      StatusCallback: 'https://abcd.loca.lt/voice/telephone/status',
+      StatusCallbackMethod: 'POST',
+    });
     const missing = await rejection(updateVoiceSettings(client, 'PN00000000000000000000000000000000', settings));
     expect(missing.message).to.match(/^Twilio refused to update the phone number PN0+: The requested resource .* was not found \(HTTP 404, error 20404\)\.$/);
   });

@@ -36,11 +36,17 @@ export class CallTokens {
     return token;
   }
 
-  /** Takes the call a token stands for; a token works once. */
-  take(token: string | undefined): PendingCall | undefined {
+  /**
+   * Takes the call a token stands for; a token works once, and only for its own call: when the
+   * webhook knew the CallSid, the stream must carry the same one. A token presented with another
+   * call's CallSid (or none) is refused and left in place for its own stream.
+   */
+  take(token: string | undefined, callSid: string | undefined): PendingCall | 'other_call' | undefined {
     if (!token) return undefined;
     const entry = this.pending.get(token);
     if (!entry) return undefined;
+    const expected = entry.call.call.callSid;
+    if (expected && expected !== callSid) return 'other_call';
     this.pending.delete(token);
     entry.expiry.cancel();
     return entry.call;

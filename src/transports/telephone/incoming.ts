@@ -54,6 +54,7 @@ export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens,
     const streamUrl = `${webSocketOrigin(origin)}${mountPath}/telephone/handler`;
     ctx.body = connectTwiml({
       streamUrl,
+      statusCallback: `${origin}${mountPath}/telephone/status`,
       parameters: { ...custom, [CALL_TOKEN_PARAMETER]: token },
       greeting: options.telephone.greeting,
       goodbye: options.telephone.goodbye,

@@ -82,13 +82,10 @@ export class MediaStreamConnection {
     delete customParameters[CALL_TOKEN_PARAMETER];
     const callSid = str(start.callSid);
 
-    const pending = this.tokens.take(token);
+    const pending = this.tokens.take(token, callSid);
+    if (pending === 'other_call') return this.refuse(CloseCode.policyViolation, 'The call token belongs to another call.');
     if (!pending && (this.runtime.options.twilioAuthToken || token !== undefined)) {
       return this.refuse(CloseCode.policyViolation, 'Missing, used or unknown call token: streams must follow the webhook.');
-    }
-    if (pending?.call.callSid && callSid && pending.call.callSid !== callSid) {
-      pending.slot.release();
-      return this.refuse(CloseCode.policyViolation, 'The call token belongs to another call.');
     }
     const slot = pending?.slot ?? (this.runtime.accepting ? this.runtime.registry.reserve('telephone') : undefined);
     if (!slot) return this.refuse(CloseCode.tryAgainLater, 'Concurrency limit reached.');
@@ -97,7 +94,7 @@ export class MediaStreamConnection {
     const facts = callFacts(pending, { callSid, accountSid: str(start.accountSid), streamSid, customParameters }, this.remoteAddress);
     const { telephone } = this.runtime.options;
     const session = this.runtime.openSession({
-      link: new TelephoneLink(this.ws, streamSid, this.log),
+      link: new TelephoneLink(this.ws, streamSid, this.log, this.runtime.callControl(facts.callSid)),
       facts,
       slot,
       leadMs: telephone.leadMs,
@@ -177,5 +174,8 @@ function callFacts(
     callerName: call?.callerName,
     customParameters: { ...pending?.parameters, ...fromStart.customParameters },
     remoteAddress,
+    // Media flows, so the call is answered; machine detection's verdict came with the webhook.
+    callStatus: 'in-progress',
+    ...(call?.params.AnsweredBy ? { answeredBy: call.params.AnsweredBy } : {}),
   };
 }

@@ -6,6 +6,8 @@ export const CALL_TOKEN_PARAMETER = 'callstreamToken';
 export interface ConnectTwimlOptions {
   /** The `wss://` URL of the media stream (no query string: Twilio does not allow one). */
   streamUrl: string;
+  /** Where Twilio posts the stream's own events (stream-started, stream-stopped, stream-error), POST. */
+  statusCallback?: string;
   parameters: Record<string, string>;
   greeting?: string;
   goodbye?: string;
@@ -15,7 +17,9 @@ export interface ConnectTwimlOptions {
 export function connectTwiml(options: ConnectTwimlOptions): string {
   const response = new twilio.twiml.VoiceResponse();
   if (options.greeting) response.say(options.greeting);
-  const stream = response.connect().stream({ url: options.streamUrl });
+  const stream = response.connect().stream(
+    options.statusCallback ? { url: options.streamUrl, statusCallback: options.statusCallback, statusCallbackMethod: 'POST' } : { url: options.streamUrl },
+  );
   for (const [name, value] of Object.entries(options.parameters)) stream.parameter({ name, value });
   if (options.goodbye) response.say(options.goodbye);
   return response.toString();

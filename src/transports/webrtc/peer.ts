@@ -112,7 +112,12 @@ export class WebRtcPeer {
       throw new CallstreamError('BAD_REQUEST', `The offer's SDP was refused: ${(error as Error).message}`, { cause: error });
     }
     for (const candidate of candidates) await this.addCandidate(candidate);
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    try {
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+    } catch (error) {
+      // werift accepts some offers it then cannot answer (e.g. a media section without a=mid).
+      throw new CallstreamError('BAD_REQUEST', `The offer's SDP cannot be answered: ${(error as Error).message}`, { cause: error });
+    }
     let codec: RtpAudioCodec | undefined;
     if (this.hasAudio) {
       const negotiated = this.pc.getTransceivers().find((t) => t.kind === 'audio')?.codecs[0];

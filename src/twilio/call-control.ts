@@ -1,0 +1,48 @@
+import twilio from 'twilio';
+import type { CallControl } from '../session/session.js';
+import type { CallStatus } from '../session/types.js';
+import { TwilioApiError, twilioFailure } from './api-error.js';
+import { isCallStatus } from './call-status.js';
+import type { TwilioClient } from './client.js';
+
+/** `<Response><Dial><Number>` (an E.164 number) or `<Dial><Sip>` (a `sip:`/`sips:` URI), built with the twilio helper. */
+export function transferTwiml(target: string): string {
+  const response = new twilio.twiml.VoiceResponse();
+  const dial = response.dial();
+  if (/^sips?:/i.test(target)) dial.sip(target);
+  else dial.number(target);
+  return response.toString();
+}
+
+/**
+ * Ends a call over REST (`status=completed`; a ringing call is canceled). Resolves with the call's
+ * status afterwards, or undefined when Twilio has nothing left to end (404/20404, or 21220 "not in
+ * progress"): the call is already over, which is what was wanted.
+ */
+export async function endCall(client: TwilioClient, callSid: string): Promise<CallStatus | undefined> {
+  try {
+    const call = await client.calls(callSid).update({ status: 'completed' });
+    return isCallStatus(call.status) ? call.status : undefined;
+  } catch (error) {
+    const failure = twilioFailure(error, `hang up the call ${callSid}`);
+    if (failure instanceof TwilioApiError && (failure.status === 404 || failure.twilioCode === 20404 || failure.twilioCode === 21220)) return undefined;
+    throw failure;
+  }
+}
+
+/** Replaces a live call's TwiML with a `<Dial>` to `target`; Twilio ends the media stream and dials. */
+export async function transferCall(client: TwilioClient, callSid: string, target: string): Promise<void> {
+  try {
+    await client.calls(callSid).update({ twiml: transferTwiml(target) });
+  } catch (error) {
+    throw twilioFailure(error, `transfer the call ${callSid} to ${target}`);
+  }
+}
+
+/** What the Session's `hangUp()` and `transfer()` do to a phone call through Twilio's REST API. */
+export function twilioCallControl(client: TwilioClient, callSid: string): CallControl {
+  return {
+    hangUp: async () => void (await endCall(client, callSid)),
+    transfer: (target) => transferCall(client, callSid, target),
+  };
+}
