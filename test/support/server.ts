@@ -27,6 +27,9 @@ export async function startTestServer(
   const stream = new Stream(handler, {
     publicUrl: PUBLIC_URL,
     twilioAuthToken: AUTH_TOKEN,
+    // Never Twilio's real REST API from tests, whatever TWILIO_* the machine has; tests that want
+    // REST pass the fake API's options (test/support/fake-twilio.ts).
+    twilio: false,
     logger: createLogger({ level: process.env.LOG_LEVEL ?? 'silent' }),
     ...options,
   });
