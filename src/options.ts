@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Clock } from './clock.js';
-import type { CorsOptions } from './http/cors.js';
+import { checkCorsOptions, type CorsOptions } from './http/cors.js';
 import type { RateLimitRule } from './http/rate-limit.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
@@ -302,7 +302,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
       offers: rateLimitRule(options.rateLimit, 'offers', { limit: 20, windowMs: 60_000 }),
       signatureFailures: rateLimitRule(options.rateLimit, 'signatureFailures', { limit: 10, windowMs: 60_000 }),
     },
-    cors: options.cors,
+    cors: options.cors && checkCorsOptions(options.cors),
   };
 }
 

@@ -12,11 +12,12 @@ import type Koa from 'koa';
  * takes the socket out of Node's HTTP bookkeeping, and are handed to Koa with a response bound to
  * the socket (so a refusal such as 403 still reaches the client). Such a socket is bounded all the
  * same: an upgrade must be a GET (its body would never reach the route) and must be answered within
- * `headersTimeout`, else the socket is dropped.
+ * `headersTimeout`, else the socket is dropped. Unless `options` say otherwise, `headersTimeout` is
+ * 20 s and `requestTimeout` 30 s.
  */
 export function createHttpServer(app: Koa, options: http.ServerOptions = {}): http.Server {
   const callback = app.callback();
-  const server = http.createServer(options, callback);
+  const server = http.createServer({ ...options, ...requestTimeouts(options) }, callback);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (head.length > 0) socket.unshift(head);
     socket.on('error', () => socket.destroy());
@@ -38,6 +39,16 @@ export function createHttpServer(app: Koa, options: http.ServerOptions = {}): ht
     void callback(req, res);
   });
   return server;
+}
+
+/**
+ * Tighter than Node's defaults (60 s for headers, 300 s for a request): callstream's bodies are at
+ * most 64 KiB, so 20 s for the headers and 30 s for the whole request leave slow clients plenty.
+ */
+function requestTimeouts(options: http.ServerOptions): { headersTimeout: number; requestTimeout: number } {
+  const requestTimeout = options.requestTimeout ?? 30_000;
+  const headersTimeout = options.headersTimeout ?? (requestTimeout > 0 ? Math.min(20_000, requestTimeout) : 20_000);
+  return { headersTimeout, requestTimeout };
 }
 
 /** Answers an upgrade request on its raw socket, then closes the socket. */

@@ -63,6 +63,12 @@ function allowOrigin(ctx: Context, policy: Policy): boolean {
   return true;
 }
 
+/** Checks a CORS policy (throws a TypeError saying what is wrong); returns it unchanged. */
+export function checkCorsOptions(options: CorsOptions): CorsOptions {
+  policyOf(options);
+  return options;
+}
+
 /**
  * The CORS middleware pair of a Stream's browser routes: `headers` marks answers (errors included)
  * readable by an allowed origin; `preflight` answers `OPTIONS` for them (204). Both step aside when

@@ -107,7 +107,6 @@ export class HandlerRunner {
     }
   }
 
-  /** Hot path: one inbound frame to receive(), timed; a promise marks the handler busy until it settles. */
   /** Counted warnings, doubling the interval: a handler that stays slow fills the log only logarithmically. */
   private warnDrops(): void {
     const dropped = this.droppedFrames;
@@ -115,6 +114,7 @@ export class HandlerRunner {
     this.warnDropsAt = Math.max(50, this.warnDropsAt * 2, dropped + 1);
   }
 
+  /** Hot path: one inbound frame to receive(), timed; a promise marks the handler busy until it settles. */
   private receiveNow(frame: AudioFrame): void {
     const handler = this.handler as StreamHandler;
     const handled = this.hooks.handled;
