@@ -4,7 +4,7 @@ import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
 import type { Logger } from '../../logger.js';
 import type { CallControl, TransportLink } from '../../session/session.js';
 import type { ClientMessage, EndReason } from '../../session/types.js';
-import { closeCodeFor, closeReason, encodeBase64 } from '../wire.js';
+import { closeCodeFor, closeReason, droppedForNotReading, encodeBase64 } from '../wire.js';
 
 const PHONE_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 
@@ -58,6 +58,10 @@ export class TelephoneLink implements TransportLink {
    */
   private write(text: string): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (droppedForNotReading(this.ws)) {
+      this.log.warn({ bufferedBytes: this.ws.bufferedAmount }, 'media stream dropped: the far end stopped reading');
+      return;
+    }
     if (!this.corked) {
       const socket = (this.ws as unknown as { _socket?: Socket })._socket;
       if (socket) {

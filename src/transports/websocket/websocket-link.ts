@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
 import type { TransportLink } from '../../session/session.js';
 import type { ClientMessage, EndReason } from '../../session/types.js';
-import { closeCodeFor, closeReason, encodeBase64 } from '../wire.js';
+import { closeCodeFor, closeReason, droppedForNotReading, encodeBase64 } from '../wire.js';
 
 /** A program on FastRTC's WebSocket protocol, seen from the session. */
 export class WebSocketLink implements TransportLink {
@@ -34,6 +34,7 @@ export class WebSocketLink implements TransportLink {
   }
 
   private write(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.ws.readyState !== WebSocket.OPEN || droppedForNotReading(this.ws)) return;
+    this.ws.send(text);
   }
 }
