@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import { CheapCounter, CheapHistogram } from './cheap-metrics.js';
 import type { SessionObserver } from '../session/observer.js';
 import type { TransportKind } from '../session/types.js';
 
@@ -28,36 +29,26 @@ export class StreamMetrics {
   constructor(private readonly prefix = 'callstream_') {
     const registers = [this.registry];
     this.sessions = new Gauge({ name: `${prefix}sessions`, help: 'Live sessions by transport', labelNames: ['transport'], registers });
-    const framesIn = new Counter({ name: `${prefix}frames_in_total`, help: 'Inbound audio frames', labelNames: ['transport'], registers });
-    const framesOut = new Counter({ name: `${prefix}frames_out_total`, help: 'Outbound audio frames (20 ms)', labelNames: ['transport'], registers });
-    const dropped = new Counter({ name: `${prefix}frames_dropped_total`, help: 'Frames dropped (slow handler inbound, full queue outbound)', labelNames: ['transport', 'direction'], registers });
-    const handler = new Histogram({
-      name: `${prefix}handler_seconds`,
-      help: 'Handler time per inbound frame',
-      labelNames: ['transport'],
-      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1],
-      registers,
-    });
-    const lateness = new Histogram({
-      name: `${prefix}pacing_lateness_seconds`,
-      help: 'How late the pacing clock sent outbound frames',
-      labelNames: ['transport'],
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.1, 0.2],
-      registers,
-    });
+    // Updated per frame: plain numbers, read when scraped.
+    const framesIn = new CheapCounter(`${prefix}frames_in_total`, 'Inbound audio frames');
+    const framesOut = new CheapCounter(`${prefix}frames_out_total`, 'Outbound audio frames (20 ms)');
+    const dropped = new CheapCounter(`${prefix}frames_dropped_total`, 'Frames dropped (slow handler inbound, full queue outbound)');
+    const handler = new CheapHistogram(`${prefix}handler_seconds`, 'Handler time per inbound frame', [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1]);
+    const lateness = new CheapHistogram(`${prefix}pacing_lateness_seconds`, 'How late the pacing clock sent outbound frames', [0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.1, 0.2]);
+    for (const metric of [framesIn, framesOut, dropped, handler, lateness]) this.registry.registerMetric(metric as unknown as Metric);
     for (const transport of TRANSPORTS) {
       this.sessions.labels(transport).set(0);
-      const inCounter = framesIn.labels(transport);
-      const outCounter = framesOut.labels(transport);
-      const droppedIn = dropped.labels(transport, 'inbound');
-      const droppedOut = dropped.labels(transport, 'outbound');
-      const handled = handler.labels(transport);
-      const late = lateness.labels(transport);
+      const inCounter = framesIn.child({ transport });
+      const outCounter = framesOut.child({ transport });
+      const droppedIn = dropped.child({ transport, direction: 'inbound' });
+      const droppedOut = dropped.child({ transport, direction: 'outbound' });
+      const handled = handler.child({ transport });
+      const late = lateness.child({ transport });
       this.observers.set(transport, {
-        frameIn: () => inCounter.inc(),
+        frameIn: () => void inCounter.value++,
         handled: (ms) => handled.observe(ms / 1000),
-        framesOut: (count) => outCounter.inc(count),
-        dropped: (direction, count) => (direction === 'inbound' ? droppedIn : droppedOut).inc(count),
+        framesOut: (count) => void (outCounter.value += count),
+        dropped: (direction, count) => void ((direction === 'inbound' ? droppedIn : droppedOut).value += count),
         lateness: (ms) => late.observe(ms / 1000),
       });
     }

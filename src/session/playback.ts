@@ -71,6 +71,8 @@ export class Playback extends EventEmitter<PlaybackEvents> {
   private partialSince: number | undefined;
   /** When the queue last went from empty to holding audio (clock ms). */
   private filledAt = 0;
+  /** When to mark the tail of what was sent, if nothing more comes (clock ms). */
+  private tailMarkAt: number | undefined;
   private run: Run | undefined;
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
@@ -165,6 +167,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     if (sentInUtterance > playedMs || this.run) this.sink.clear();
     this.generation++;
     this.marks.clear();
+    this.tailMarkAt = undefined;
     this.sentTotalMs = this.utteranceStartMs + playedMs;
     this.playedBeforeRunMs = this.sentTotalMs;
     this.confirmedMs = Math.min(this.confirmedMs, this.sentTotalMs);
@@ -256,6 +259,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
         this.sendFrames(run, count);
       }
     }
+    if (this.tailMarkAt !== undefined && now >= this.tailMarkAt && this.queue.length === this.queueHead) this.sendMark();
     this.reportClockProgress(now);
     this.reschedule();
   }
@@ -274,14 +278,19 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     run.sentMs += ms;
     this.sentTotalMs += ms;
     if (this.sink.sendMark) {
-      const drained = this.queue.length === this.queueHead && this.chunker.pending() === 0;
-      if (drained || this.sentTotalMs - this.lastMarkAtMs >= (this.options.markEveryMs ?? 100)) {
-        const name = `${this.generation}:${++this.markSeq}`;
-        this.marks.set(name, this.sentTotalMs);
-        this.lastMarkAtMs = this.sentTotalMs;
-        this.sink.sendMark(name);
-      }
+      if (this.sentTotalMs - this.lastMarkAtMs >= (this.options.markEveryMs ?? 100)) this.sendMark();
+      // The tail of an utterance gets its mark once no more audio has come for two frames: a
+      // stream fed frame by frame (an echo) would otherwise send a mark after every frame.
+      else this.tailMarkAt = this.options.clock.now() + 2 * this.frameMs;
     }
+  }
+
+  private sendMark(): void {
+    const name = `${this.generation}:${++this.markSeq}`;
+    this.marks.set(name, this.sentTotalMs);
+    this.lastMarkAtMs = this.sentTotalMs;
+    this.tailMarkAt = undefined;
+    this.sink.sendMark!(name);
   }
 
   private toFrame(data: Int16Array | Uint8Array): AudioFrame {
@@ -327,7 +336,9 @@ export class Playback extends EventEmitter<PlaybackEvents> {
 
   private reschedule(): void {
     const at = this.nextWake();
-    if (at === this.timerAt) return;
+    // A timer already due no later stays: it wakes, finds what is left to do, and re-arms. This
+    // keeps steady streams from cancelling and creating a timer per frame.
+    if (this.timer && this.timerAt <= at) return;
     this.timer?.cancel();
     this.timer = undefined;
     this.timerAt = at;
@@ -343,6 +354,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     const run = this.run;
     if (this.queue.length > this.queueHead && run) return run.start + run.sentMs + this.frameMs - this.options.leadMs;
     let at = this.partialSince !== undefined ? this.partialSince + this.frameMs : Infinity;
+    if (this.tailMarkAt !== undefined) at = Math.min(at, this.tailMarkAt);
     // The end of a run only needs a timer where something waits for it: clock-based progress
     // (marks report it otherwise) or a drain(). A new enqueue notices a finished run by itself.
     if (run && (this.basis === 'clock' || this.idleWaiters.length > 0)) at = Math.min(at, run.start + run.sentMs);
