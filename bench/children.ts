@@ -8,6 +8,8 @@ const TSX = ['--import', 'tsx'];
 /** What a benchmark server process reports. */
 export interface ServerStats {
   cpu: NodeJS.CpuUsage;
+  /** CPU seconds used so far by the server's child processes (ffmpeg). */
+  childrenCpu?: number;
   memory: NodeJS.MemoryUsage;
   resources?: number;
   sessions?: number;

@@ -6,12 +6,13 @@
  */
 import Koa from 'koa';
 import WebSocket, { WebSocketServer } from 'ws';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AudioFrame, SessionContext, StreamHandler } from '../../src/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { listen } from '../../src/server.js';
 import { Stream } from '../../src/stream.js';
-import { createDemoStream } from '../../handlers/index.js';
+import { demoHandler } from '../../handlers/index.js';
 
 const [kind = 'callstream', handlerName = 'echo'] = process.argv.slice(2);
 const inbound: number[] = [];
@@ -75,8 +76,9 @@ let stream: Stream | undefined;
 
 async function startCallstream(): Promise<number> {
   instrument();
-  const demo = createDemoStream(handlerName);
-  stream = new Stream(timed(demo.handler as StreamHandler), { logger: silentLogger(), rateLimit: false, webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
+  const demo = demoHandler(handlerName);
+  const handler = demo.handler as StreamHandler;
+  stream = new Stream(handler.receive ? timed(handler) : handler, { logger: silentLogger(), rateLimit: false, ...demo.options, webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
   const app = new Koa();
   stream.mount(app);
   const running = await listen(app, '127.0.0.1', 0);
@@ -104,6 +106,22 @@ async function startBare(): Promise<number> {
 
 const port = kind === 'bare' ? await startBare() : await startCallstream();
 process.send!({ type: 'ready', port });
+/** CPU seconds of this process's ffmpeg children (video codecs), from /proc. */
+function childrenCpuSeconds(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== process.pid) continue;
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
 process.on('message', (message: { type: string }) => {
   if (message.type === 'stats') {
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -111,6 +129,7 @@ process.on('message', (message: { type: string }) => {
     process.send!({
       type: 'stats',
       cpu: process.cpuUsage(),
+      childrenCpu: childrenCpuSeconds(),
       memory: process.memoryUsage(),
       resources: process.getActiveResourcesInfo().length,
       sessions: stream?.status().total ?? 0,
