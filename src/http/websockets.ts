@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import type { Context } from 'koa';
 import websocket from 'koa-easy-ws';
 import type { Logger } from '../logger.js';
 
@@ -29,4 +30,21 @@ export function useWebSockets(app: Koa, logger?: Logger): void {
       else if (err.status !== 404 && !err.expose) logger.error({ err, path: ctx?.path }, 'request failed');
     });
   }
+}
+
+/** Answers 426 to a plain HTTP request on a WebSocket route, saying what the route is; true when it did. */
+export function refusedAsNotUpgrade(ctx: Context, endpoint: string): boolean {
+  if (ctx.ws) return false;
+  ctx.status = 426;
+  ctx.set('Upgrade', 'websocket');
+  ctx.body = `${endpoint}: connect with a WebSocket.`;
+  return true;
+}
+
+/** Answers 503 while the Stream drains for shutdown; true when it did. */
+export function refusedWhileDraining(ctx: Context, accepting: boolean): boolean {
+  if (accepting) return false;
+  ctx.status = 503;
+  ctx.body = 'Shutting down.';
+  return true;
 }

@@ -10,7 +10,8 @@ import { type CliProcess, runCli } from '../support/cli.js';
 import { FakeTwilioApi, type NumberRecord } from '../support/fake-twilio.js';
 import { FakeLocaltunnelServer } from '../support/localtunnel-server.js';
 import { rejection } from '../support/rejection.js';
-import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { sid } from '../support/twilio-call.js';
+import { expectEchoThroughTunnel } from '../support/tunnel-call.js';
 
 const OLD_VOICE_URL = 'https://old.example.com/voice';
 const STATE = path.join('.callstream', 'fastphone-state.json');
@@ -58,19 +59,6 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
     return webhook.replace(/\/telephone\/incoming$/, '');
   }
 
-  async function echoThrough(publicUrl: string, authToken: string | undefined): Promise<void> {
-    const host = lt.hostOf(publicUrl);
-    const callSid = sid('CA');
-    const hook = await postWebhook({ baseUrl: lt.url, host, publicUrl, authToken, params: { CallSid: callSid, From: '+15550100' } });
-    expect(hook.status, hook.body).to.equal(200);
-    const call = new TwilioMediaStream({ baseUrl: lt.url, host, streamUrl: hook.streamUrl!, authToken }, callSid);
-    await call.begin(hook.parameters);
-    for (let i = 0; i < 10; i++) call.sendMedia(Buffer.alloc(160, 0x30 + i));
-    await call.waitFor(() => call.receivedAudio().length >= 1600, 5000, 'echo through the tunnel');
-    call.close();
-    await call.closed;
-  }
-
   it('prints the number, serves a phone call through the tunnel, and restores the number on SIGTERM (settings from .env, the environment winning)', async () => {
     await writeFile(
       path.join(cwd, '.env'),
@@ -80,7 +68,7 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
     const publicUrl = await ready(cli);
     expect(publicUrl).to.match(/^http:\/\/[a-z0-9]+\.lt\.test:\d+$/);
     expect(existsSync(path.join(cwd, STATE)), 'the state file exists while running').to.equal(true);
-    await echoThrough(publicUrl, api.authToken);
+    await expectEchoThroughTunnel(lt, publicUrl, api.authToken);
 
     cli.child.kill('SIGTERM');
     const exit = await cli.exited;
@@ -128,7 +116,7 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
     const insecure = fastphone(['--number', '+15550001111', '--tunnel-host', lt.url, '--port', '0', '--insecure', '--handler', 'echo'], env);
     const publicUrl = await ready(insecure);
     await insecure.waitForLine(/^WARNING: --insecure: signatures are NOT checked/);
-    await echoThrough(publicUrl, undefined);
+    await expectEchoThroughTunnel(lt, publicUrl, undefined);
     insecure.child.kill('SIGINT');
     expect((await insecure.exited).code).to.equal(0);
     expect(record.voice_url).to.equal(OLD_VOICE_URL);

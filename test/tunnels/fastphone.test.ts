@@ -13,8 +13,9 @@ import { FixedUrlTunnel } from '../../tunnels/fixed-url.js';
 import { LocalTunnel } from '../../tunnels/localtunnel.js';
 import { FakeTwilioApi, type NumberRecord } from '../support/fake-twilio.js';
 import { FakeLocaltunnelServer } from '../support/localtunnel-server.js';
-import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { postWebhook, sid } from '../support/twilio-call.js';
 import { rejection } from '../support/rejection.js';
+import { expectEchoThroughTunnel } from '../support/tunnel-call.js';
 
 const OLD_VOICE_URL = 'https://demo.twilio.com/welcome/voice/';
 
@@ -57,19 +58,6 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
     print: (line: string) => lines.push(line),
   });
 
-  async function echoThrough(publicUrl: string, authToken?: string): Promise<void> {
-    const host = lt.hostOf(publicUrl);
-    const callSid = sid('CA');
-    const hook = await postWebhook({ baseUrl: lt.url, host, publicUrl, authToken, params: { CallSid: callSid, From: '+15550100' } });
-    expect(hook.status, hook.body).to.equal(200);
-    const call = new TwilioMediaStream({ baseUrl: lt.url, host, streamUrl: hook.streamUrl!, authToken }, callSid);
-    await call.begin(hook.parameters);
-    for (let i = 0; i < 10; i++) call.sendMedia(Buffer.alloc(160, 0x20 + i));
-    await call.waitFor(() => call.receivedAudio().length >= 1600, 5000, 'echo through the tunnel');
-    call.close();
-    await call.closed;
-  }
-
   it('points the number at the tunnel, serves a call through it, and puts everything back on stop()', async () => {
     fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
     expect(fastphone.phoneNumber).to.equal('+15550001111');
@@ -88,7 +76,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
     expect(lines.join('\n')).to.contain(`voice webhook  ${fastphone.webhookUrl} (POST)`).and.to.contain('Trial accounts');
     expect(stream.options.publicUrl).to.equal(fastphone.publicUrl);
 
-    await echoThrough(fastphone.publicUrl, api.authToken);
+    await expectEchoThroughTunnel(lt, fastphone.publicUrl, api.authToken);
 
     const localUrl = fastphone.running.url;
     expect(await fastphone.stop()).to.equal('restored');
@@ -132,7 +120,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
     fastphone = await stream.fastphone({ ...common(), apiKey: api.apiKey, apiSecret: api.apiSecret, insecure: true });
     expect(lines.join('\n')).to.contain('WARNING: --insecure: signatures are NOT checked');
     expect(api.requests.every((r) => r.user === api.apiKey)).to.equal(true);
-    await echoThrough(fastphone.publicUrl);
+    await expectEchoThroughTunnel(lt, fastphone.publicUrl, undefined);
     await fastphone.stop();
     expect(record.voice_url).to.equal(OLD_VOICE_URL);
   });
@@ -159,7 +147,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
     expect(api.requestsTo('POST', record.sid)).to.have.length(0);
     expect(existsSync(stateFile)).to.equal(false);
     fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
-    await echoThrough(fastphone.publicUrl, api.authToken);
+    await expectEchoThroughTunnel(lt, fastphone.publicUrl, api.authToken);
   });
 
   it('restores the number and stops when the tunnel dies', async () => {

@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { publicOrigin, webSocketOrigin } from '../../http/public-url.js';
+import { refusedAsNotUpgrade, refusedWhileDraining } from '../../http/websockets.js';
 import { isValidTwilioSignature } from '../../twilio/signature.js';
 import type { TransportRuntime } from '../runtime.js';
 import type { CallTokens } from './call-tokens.js';
@@ -11,12 +12,7 @@ import { MediaStreamConnection } from './media-stream.js';
  */
 export function mediaStreamRoute(runtime: TransportRuntime, tokens: CallTokens): Middleware {
   return async (ctx: Context) => {
-    if (!ctx.ws) {
-      ctx.status = 426;
-      ctx.set('Upgrade', 'websocket');
-      ctx.body = 'This is the Twilio Media Streams endpoint: connect with a WebSocket.';
-      return;
-    }
+    if (refusedAsNotUpgrade(ctx, 'This is the Twilio Media Streams endpoint')) return;
     const { options } = runtime;
     if (options.twilioAuthToken) {
       const url = webSocketOrigin(publicOrigin(ctx, options.publicUrl)) + ctx.originalUrl;
@@ -32,12 +28,8 @@ export function mediaStreamRoute(runtime: TransportRuntime, tokens: CallTokens):
       ctx.body = 'This Stream serves video only: phone calls cannot carry it.';
       return;
     }
-    if (!runtime.accepting) {
-      ctx.status = 503;
-      ctx.body = 'Shutting down.';
-      return;
-    }
-    const ws = await ctx.ws();
+    if (refusedWhileDraining(ctx, runtime.accepting)) return;
+    const ws = await ctx.ws!();
     new MediaStreamConnection(ws, runtime, tokens, ctx.ip);
   };
 }
