@@ -43,7 +43,7 @@ export interface RtcConfiguration {
 export interface TelephoneOptions {
   /** Audio kept queued at Twilio ahead of real time (ms). Default 160. */
   leadMs?: number;
-  /** A mark is sent at least every this much audio (ms) and at the end of each burst. Default 100. */
+  /** A mark is sent at least every this much audio (ms) and at the end of each utterance. Default 200. */
   markEveryMs?: number;
   /** A media socket that sends no `start` within this time is closed (ms). Default 5000. */
   startTimeoutMs?: number;
@@ -262,7 +262,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     customParameters: options.customParameters,
     telephone: {
       leadMs,
-      markEveryMs: telephone.markEveryMs ?? 100,
+      markEveryMs: telephone.markEveryMs ?? 200,
       startTimeoutMs: telephone.startTimeoutMs ?? 5000,
       connectTimeoutMs: telephone.connectTimeoutMs ?? 30_000,
       greeting: telephone.greeting,

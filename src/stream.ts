@@ -277,7 +277,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       slot: opening.slot,
       timeLimitMs: options.timeLimitMs,
       leadMs: opening.leadMs,
-      markEveryMs: opening.markEveryMs ?? 100,
+      markEveryMs: opening.markEveryMs ?? 200,
       maxQueuedMs: options.maxQueuedMs,
       inboundBacklog: options.inboundBacklog,
       aheadMs: options.aheadMs,

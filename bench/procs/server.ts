@@ -74,11 +74,14 @@ function timed(handler: StreamHandler): StreamHandler {
 
 let stream: Stream | undefined;
 
+/** Latency stamps cost CPU on every message: only the latency runs turn them on (BENCH_INSTRUMENT=1). */
+const INSTRUMENTED = process.env.BENCH_INSTRUMENT === '1';
+
 async function startCallstream(): Promise<number> {
-  instrument();
+  if (INSTRUMENTED) instrument();
   const demo = demoHandler(handlerName);
   const handler = demo.handler as StreamHandler;
-  stream = new Stream(handler.receive ? timed(handler) : handler, { logger: silentLogger(), rateLimit: false, ...demo.options, webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
+  stream = new Stream(handler.receive && INSTRUMENTED ? timed(handler) : handler, { logger: silentLogger(), rateLimit: false, ...demo.options, ...(process.env.BENCH_MARK_EVERY ? { telephone: { markEveryMs: Number(process.env.BENCH_MARK_EVERY) } } : {}), webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
   const app = new Koa();
   stream.mount(app);
   const running = await listen(app, '127.0.0.1', 0);

@@ -15,6 +15,8 @@ export interface PlaybackSink {
   sendAudio(frame: AudioFrame, startsRun: boolean): void;
   /** Sends a mark the far end echoes once the audio before it has played (Twilio). */
   sendMark?(name: string): void;
+  /** Audio and the mark that follows it, in one write where the transport can (optional). */
+  sendAudioWithMark?(frame: AudioFrame, startsRun: boolean, mark: string): void;
   /** Tells the far end to drop whatever audio it holds. */
   clear(): void;
 }
@@ -30,7 +32,7 @@ export interface PlaybackOptions {
   leadMs: number;
   /** Frame length (ms). */
   frameMs?: number;
-  /** How often to ask for acknowledgements (marks) or report clock progress (ms of audio). */
+  /** How often to ask for acknowledgements (marks) or report clock progress (ms of audio). Default 200. */
   markEveryMs?: number;
   /** Audio queued beyond this (ms) is dropped and counted: a runaway handler cannot exhaust memory. */
   maxQueuedMs?: number;
@@ -272,25 +274,34 @@ export class Playback extends EventEmitter<PlaybackEvents> {
       this.queueHead = 0;
     }
     const frame = this.toFrame(data);
-    this.sink.sendAudio(frame, run.sentMs === 0);
-    if (this.listenerCount('sent') > 0) this.emit('sent', frame, run.start + run.sentMs, count);
+    const startsRun = run.sentMs === 0;
+    const playAt = run.start + run.sentMs;
     const ms = count * this.frameMs;
     run.sentMs += ms;
     this.sentTotalMs += ms;
-    if (this.sink.sendMark) {
-      if (this.sentTotalMs - this.lastMarkAtMs >= (this.options.markEveryMs ?? 100)) this.sendMark();
-      // The tail of an utterance gets its mark once no more audio has come for two frames: a
-      // stream fed frame by frame (an echo) would otherwise send a mark after every frame.
-      else this.tailMarkAt = this.options.clock.now() + 2 * this.frameMs;
+    const markDue = this.sink.sendMark !== undefined && this.sentTotalMs - this.lastMarkAtMs >= (this.options.markEveryMs ?? 200);
+    if (markDue && this.sink.sendAudioWithMark) this.sink.sendAudioWithMark(frame, startsRun, this.nextMark());
+    else {
+      this.sink.sendAudio(frame, startsRun);
+      if (markDue) this.sink.sendMark!(this.nextMark());
     }
+    // The tail of an utterance gets its mark once no more audio has come for two frames: a stream
+    // fed frame by frame (an echo) would otherwise send a mark after every frame.
+    if (this.sink.sendMark && !markDue) this.tailMarkAt = this.options.clock.now() + 2 * this.frameMs;
+    if (this.listenerCount('sent') > 0) this.emit('sent', frame, playAt, count);
   }
 
-  private sendMark(): void {
+  /** Names a mark for everything sent so far and remembers its position. */
+  private nextMark(): string {
     const name = `${this.generation}:${++this.markSeq}`;
     this.marks.set(name, this.sentTotalMs);
     this.lastMarkAtMs = this.sentTotalMs;
     this.tailMarkAt = undefined;
-    this.sink.sendMark!(name);
+    return name;
+  }
+
+  private sendMark(): void {
+    this.sink.sendMark!(this.nextMark());
   }
 
   private toFrame(data: Int16Array | Uint8Array): AudioFrame {
@@ -324,7 +335,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
   private reportClockProgress(now: number): void {
     if (this.basis !== 'clock' || !this.run) return;
     const played = this.clockPlayedMs(now);
-    if (played - this.lastClockReportMs >= (this.options.markEveryMs ?? 100)) this.emitPlayed(played);
+    if (played - this.lastClockReportMs >= (this.options.markEveryMs ?? 200)) this.emitPlayed(played);
   }
 
   private emitPlayed(playedMs: number): void {

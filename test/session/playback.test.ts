@@ -119,7 +119,7 @@ describe('Playback (pacing on an injected clock)', () => {
   });
 
   it('reports progress from marks and treats marks returned after a clear as flushed', () => {
-    const { clock, sink, playback } = setup(160, true);
+    const { clock, sink, playback } = setup(160, true, { markEveryMs: 100 });
     const events: PlayedEvent[] = [];
     playback.on('played', (e) => events.push(e));
     playback.enqueue(audio(1000));
@@ -191,5 +191,22 @@ describe('Playback (pacing on an injected clock)', () => {
     const last = events[events.length - 1]!;
     expect(last.idle).to.equal(true);
     expect(last.playedMs).to.equal(100);
+  });
+});
+
+describe('Playback marks on a steady stream', () => {
+  it('marks every markEveryMs of audio and the tail of an utterance once, not every frame', () => {
+    const { clock, sink, playback } = setup(160, true, { markEveryMs: 200 });
+    // An echo: one 20 ms frame arrives every 20 ms for a second, then nothing.
+    for (let i = 0; i < 50; i++) {
+      playback.enqueue(audio(20, i));
+      clock.advance(20);
+    }
+    expect(sink.marks.length).to.equal(5); // at 200, 400, 600, 800, 1000 ms
+    clock.advance(100);
+    expect(sink.marks.length).to.equal(5); // the last interval mark already covers the tail
+    playback.enqueue(audio(30));
+    clock.advance(200);
+    expect(sink.marks.length).to.equal(6); // a lone tail gets its own mark after two frames
   });
 });

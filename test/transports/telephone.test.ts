@@ -147,7 +147,7 @@ describe('telephone: Twilio Media Streams end to end', function () {
         if (digit === '1') report = ctx.interrupt();
       },
     };
-    server = await startTestServer(handler);
+    server = await startTestServer(handler, { telephone: { markEveryMs: 100 } });
     const { call } = await dial(server);
     await sleep(600);
     expect(played.some((e) => e.basis === 'marks' && e.playedMs > 0)).to.equal(true);

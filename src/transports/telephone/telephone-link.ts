@@ -15,7 +15,6 @@ export class TelephoneLink implements TransportLink {
   readonly hasClient = false;
   private readonly mediaPrefix: string;
   private readonly sidJson: string;
-  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -29,12 +28,20 @@ export class TelephoneLink implements TransportLink {
   }
 
   sendAudio(frame: AudioFrame): void {
-    if (frame.encoding !== 'mulaw') throw new TypeError('TelephoneLink sends μ-law only');
-    this.write(this.mediaPrefix + encodeBase64(frame.bytes) + '"}}');
+    this.write(this.media(frame));
   }
 
   sendMark(name: string): void {
-    this.write(`{"event":"mark","streamSid":${this.sidJson},"mark":{"name":${JSON.stringify(name)}}}`);
+    this.write(this.mark(name));
+  }
+
+  /** Media and its mark leave in one write to the socket, not one system call each. */
+  sendAudioWithMark(frame: AudioFrame, _startsRun: boolean, mark: string): void {
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    socket?.cork();
+    this.write(this.media(frame));
+    this.write(this.mark(mark));
+    socket?.uncork();
   }
 
   clear(): void {
@@ -52,26 +59,20 @@ export class TelephoneLink implements TransportLink {
     }
   }
 
-  /**
-   * Sends a message; messages sent in the same tick (media and its mark) leave in one write to the
-   * socket, not one system call each.
-   */
+  private media(frame: AudioFrame): string {
+    if (frame.encoding !== 'mulaw') throw new TypeError('TelephoneLink sends μ-law only');
+    return this.mediaPrefix + encodeBase64(frame.bytes) + '"}}';
+  }
+
+  private mark(name: string): string {
+    return `{"event":"mark","streamSid":${this.sidJson},"mark":{"name":${JSON.stringify(name)}}}`;
+  }
+
   private write(text: string): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (droppedForNotReading(this.ws)) {
       this.log.warn({ bufferedBytes: this.ws.bufferedAmount }, 'media stream dropped: the far end stopped reading');
       return;
-    }
-    if (!this.corked) {
-      const socket = (this.ws as unknown as { _socket?: Socket })._socket;
-      if (socket) {
-        socket.cork();
-        this.corked = true;
-        process.nextTick(() => {
-          this.corked = false;
-          socket.uncork();
-        });
-      }
     }
     this.ws.send(text);
   }
