@@ -140,14 +140,35 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
     const peer = new TestPeer(server.url, 'rop-browser');
     await peer.connect();
     const audio = resampleOnce(concatPcm(silence(300, 16000), speech('Hello from the browser', 16000), silence(1000, 16000)), 16000, 48000);
-    const start = performance.now();
     const frames = frames20(audio, 48000);
-    for (let i = 0; i < frames.length; i++) {
-      peer.sendFrame(frames[i]!);
-      const wait = start + (i + 1) * 20 - performance.now();
-      if (wait > 0) await sleep(wait);
-    }
+    await sendPaced(frames.length, (i) => peer.sendFrame(frames[i]!));
     await waitUntil(() => heard.length === 1 && peer.received.length >= 10, 5000, 'a reply over WebRTC');
+    await peer.close();
+  });
+
+  it('lets a browser barge in too: the reply stops and the next turn knows what was heard (by the clock)', async () => {
+    const turns: TurnContext[] = [];
+    server = await startTestServer(new ReplyOnPause(async function* (_utterance, turn) {
+      turns.push(turn);
+      if (turns.length > 1) return;
+      for (let i = 0; i < 40 && !turn.signal.aborted; i++) yield tone(100); // a 4 s reply
+    }));
+    const peer = new TestPeer(server.url, 'rop-barge-in');
+    await peer.connect();
+    const say48k = async (text: string, pauseMs: number) => {
+      const frames = frames20(resampleOnce(concatPcm(speech(text, 16000), silence(pauseMs, 16000)), 16000, 48000), 48000);
+      await sendPaced(frames.length, (i) => peer.sendFrame(frames[i]!));
+    };
+    await say48k('What is the weather like', 900);
+    await waitUntil(() => peer.received.length >= 30, 5000, 'the reply to play for a while');
+    await say48k('No wait, tell me something else', 900);
+    await waitUntil(() => turns.length === 2, 8000, 'the second turn');
+    const heard = turns[1]!.interrupted;
+    expect(heard, 'the next turn knows the reply was cut').to.not.equal(undefined);
+    expect(heard!.basis).to.equal('clock');
+    expect(heard!.playedMs).to.be.within(500, 3900);
+    expect(heard!.unplayedMs).to.be.greaterThan(0);
+    expect(peer.received.length, 'the 4 s reply (200 packets) was cut short').to.be.lessThan(190);
     await peer.close();
   });
 });
