@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import twilio from 'twilio';
 import WebSocket from 'ws';
+import { socketLife } from './socket-life.js';
 
 /** A Twilio-style SID: prefix + 32 hex characters. */
 export function sid(prefix: string): string {
@@ -128,13 +129,7 @@ export class TwilioMediaStream {
     if (key) headers['X-Twilio-Signature'] = twilio.getExpectedTwilioSignature(key, options.streamUrl, {});
     if (options.host) headers.Host = options.host;
     this.ws = new WebSocket(options.baseUrl.replace(/^http/, 'ws') + path, { headers });
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
-      this.ws.once('error', reject);
-    });
-    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    this.ws.on('error', () => {});
+    ({ opened: this.opened, closed: this.closed } = socketLife(this.ws));
     this.ws.on('message', (data) => this.onMessage(data.toString()));
   }
 

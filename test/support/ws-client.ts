@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { socketLife } from './socket-life.js';
 
 /** A program on FastRTC's WebSocket protocol: JSON messages recorded as they come. */
 export class AudioSocket {
@@ -10,13 +11,7 @@ export class AudioSocket {
 
   constructor(baseUrl: string, path = '/websocket/offer', headers: Record<string, string> = {}) {
     this.ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + path, { headers });
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
-      this.ws.once('error', reject);
-    });
-    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    this.ws.on('error', () => {});
+    ({ opened: this.opened, closed: this.closed } = socketLife(this.ws));
     this.ws.on('message', (data) => {
       const message = JSON.parse(data.toString()) as Record<string, unknown>;
       this.messages.push(message);
