@@ -1,12 +1,15 @@
 import type { VideoFrame } from '../src/video/frame.js';
 
+const INVERT_LUMA = Uint8Array.from({ length: 256 }, (_, y) => Math.min(255, Math.max(0, 251 - y)));
+const INVERT_CHROMA = Uint8Array.from({ length: 256 }, (_, c) => Math.min(255, 256 - c));
+
 /** The negative image (RGB inverted, done in YUV: Y → 251 - Y, U → 256 - U, V → 256 - V, BT.601 limited range). */
 export function invert(frame: VideoFrame): VideoFrame {
   const { width, height, data } = frame;
   const out = new Uint8Array(data.length);
   const luma = width * height;
-  for (let i = 0; i < luma; i++) out[i] = Math.min(255, Math.max(0, 251 - data[i]!));
-  for (let i = luma; i < data.length; i++) out[i] = Math.min(255, 256 - data[i]!);
+  for (let i = 0; i < luma; i++) out[i] = INVERT_LUMA[data[i]!]!;
+  for (let i = luma; i < data.length; i++) out[i] = INVERT_CHROMA[data[i]!]!;
   return { width, height, format: 'i420', data: out, timestamp: frame.timestamp };
 }
 

@@ -93,7 +93,9 @@ class FfmpegDecoder implements VideoDecoder {
     if (this.pendingBytes < frameBytes) return;
     let all = Buffer.concat(this.pending, this.pendingBytes);
     while (all.length >= frameBytes) {
-      const data = new Uint8Array(all.subarray(0, frameBytes));
+      // A buffer whose whole memory is exactly this frame (not Node's shared pool) is the frame; else copy.
+      const owned = all.byteOffset === 0 && all.buffer.byteLength === frameBytes;
+      const data = owned ? new Uint8Array(all.buffer, 0, frameBytes) : new Uint8Array(all.subarray(0, frameBytes));
       all = all.subarray(frameBytes);
       this.onFrame({ width, height, format: 'i420', data, timestamp: this.timestamps.shift() ?? 0 });
     }
