@@ -7,7 +7,7 @@ import { expectRejection } from './support/assert.js';
 import { FakeTwilioApi } from './support/fake-twilio.js';
 import { waitUntil } from './support/wait.js';
 import { decodeDtmf } from './support/goertzel.js';
-import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from './support/server.js';
+import { dialTestServer, PUBLIC_URL, startTestServer, type TestServer } from './support/server.js';
 import { postWebhook, sid, TwilioMediaStream } from './support/twilio-call.js';
 import { AudioSocket } from './support/ws-client.js';
 
@@ -23,10 +23,7 @@ describe('call control from the handler', function () {
     };
     const server = await startTestServer(handler);
     try {
-      const callSid = sid('CA');
-      const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
-      const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: hook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
-      await call.begin(hook.parameters);
+      const call = await dialTestServer(server);
       const expectedBytes = (6 * 200 + 500) * 8;
       await call.waitFor(() => call.receivedAudio().length >= expectedBytes, 5000, 'the tones');
       expect(decodeDtmf(mulawDecode(call.receivedAudio()), 8000)).to.equal('12#9*0');

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { EchoHandler } from '../handlers/index.js';
-import { AUTH_TOKEN, PUBLIC_URL, startTestServer } from './support/server.js';
-import { postWebhook, sid, TwilioMediaStream } from './support/twilio-call.js';
+import { dialTestServer, startTestServer } from './support/server.js';
 
 /** The value of one sample line of the Prometheus text. */
 function sample(text: string, name: string, labels: string): number {
@@ -16,10 +15,7 @@ describe('GET /metrics (Prometheus)', function () {
     const server = await startTestServer(new EchoHandler(), { authorize: (ctx) => ctx.get('authorization') === 'Bearer m' });
     try {
       expect((await fetch(`${server.url}/metrics`)).status).to.equal(401);
-      const callSid = sid('CA');
-      const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
-      const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: hook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
-      await call.begin(hook.parameters);
+      const call = await dialTestServer(server);
       for (let i = 0; i < 25; i++) call.sendMedia(Buffer.alloc(160, 0x30));
       await call.waitFor(() => call.receivedAudio().length >= 25 * 160, 3000, 'echo');
       const live = await (await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer m' } })).text();

@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EchoHandler } from '../handlers/index.js';
 import type { Session } from '../src/session/session.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer } from './support/server.js';
-import { postWebhook, sid, TwilioMediaStream } from './support/twilio-call.js';
+import { dialTestServer, sleep, startTestServer } from './support/server.js';
 import { TestPeer } from './support/webrtc-peer.js';
 
 interface Wav {
@@ -51,10 +50,7 @@ describe('recording: one stereo WAV per session, caller left, handler right', fu
     const server = await startTestServer(new EchoHandler(), { record: { directory, sampleRate: 8000 } });
     try {
       const sessionPromise = new Promise<Session>((resolve) => server.stream.once('session', resolve));
-      const callSid = sid('CA');
-      const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
-      const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: hook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
-      await call.begin(hook.parameters);
+      const call = await dialTestServer(server);
       const session = await sessionPromise;
       // 1.2 s of quiet with a loud burst at 500 ms, sent in real time.
       const start = performance.now();

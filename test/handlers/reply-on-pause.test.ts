@@ -3,9 +3,9 @@ import { ReplyOnPause, type TurnContext, type Utterance } from '../../handlers/i
 import type { AudioFrame } from '../../src/audio/frame.js';
 import { mulawEncode } from '../../src/audio/mulaw.js';
 import { resampleOnce } from '../../src/audio/resample.js';
-import { sleep, startTestServer, type TestServer, AUTH_TOKEN, PUBLIC_URL } from '../support/server.js';
+import { dialTestServer, sleep, startTestServer, type TestServer } from '../support/server.js';
 import { concatPcm, frames20, silence, speech } from '../support/speech.js';
-import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { TwilioMediaStream } from '../support/twilio-call.js';
 import { TestPeer } from '../support/webrtc-peer.js';
 import { sendPaced, waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
@@ -14,14 +14,6 @@ function tone(ms: number, rate = 16000, frequency = 300): AudioFrame {
   const samples = new Int16Array((rate * ms) / 1000);
   for (let i = 0; i < samples.length; i++) samples[i] = Math.round(6000 * Math.sin((2 * Math.PI * frequency * i) / rate));
   return { encoding: 'pcm16', sampleRate: rate, samples };
-}
-
-async function dial(server: TestServer): Promise<TwilioMediaStream> {
-  const callSid = sid('CA');
-  const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
-  const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: hook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
-  await call.begin(hook.parameters);
-  return call;
 }
 
 /** Phone audio: μ-law 8 kHz frames of speech, sent `speedup` times faster than real time. */
@@ -45,7 +37,7 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
       heard.push(utterance);
       yield tone(200);
     }));
-    const call = await dial(server);
+    const call = await dialTestServer(server);
     const first = speech('Hello there, how are you today', 8000);
     const second = speech('Please tell me the time', 8000);
     await say(call, concatPcm(silence(300, 8000), first, silence(1200, 8000), second, silence(1200, 8000)));
@@ -87,7 +79,7 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
       turn.signal.addEventListener('abort', () => (aborted = true));
       for (let i = 0; i < 40 && !turn.signal.aborted; i++) yield tone(100); // a 4 s reply, produced at playback pace
     }));
-    const call = await dial(server);
+    const call = await dialTestServer(server);
     await say(call, concatPcm(speech('What is the weather like', 8000), silence(900, 8000)));
     await waitUntil(() => call.receivedAudio().length >= 8 * 700, 5000, 'the reply to play for a while');
     // The caller talks over the reply (real time, as on a phone).
@@ -110,7 +102,7 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
       replies++;
       yield tone(2500);
     }, { canInterrupt: false }));
-    const call = await dial(server);
+    const call = await dialTestServer(server);
     await say(call, concatPcm(speech('Hello', 8000), silence(900, 8000)));
     await waitUntil(() => replies === 1, 5000, 'the first reply');
     await say(call, concatPcm(speech('Are you there', 8000), silence(700, 8000)), 2);
@@ -126,7 +118,7 @@ describe('ReplyOnPause: turn-taking on every transport', function () {
         yield tone(300, 8000);
       },
     }));
-    const call = await dial(server);
+    const call = await dialTestServer(server);
     await call.waitFor(() => call.receivedAudio().length >= 8 * 300, 3000, 'the greeting');
     call.close();
   });

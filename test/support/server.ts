@@ -5,6 +5,7 @@ import { Stream } from '../../src/stream.js';
 import type { StreamOptions } from '../../src/options.js';
 import type { AudioHandler, VideoFunction } from '../../src/session/handler.js';
 import { createLogger } from '../../src/logger.js';
+import { postWebhook, sid, TwilioMediaStream } from './twilio-call.js';
 
 export const PUBLIC_URL = 'https://voice.example.test';
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
@@ -51,3 +52,16 @@ export async function startTestServer(
 
 /** Resolves after `ms` (for tests that must let real time pass, e.g. socket timeouts). */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Plays Twilio placing a call to a test server: the signed webhook, then the signed media stream
+ * with its `start`. Resolves with the connected call.
+ */
+export async function dialTestServer(server: TestServer, params: Record<string, string> = {}): Promise<TwilioMediaStream> {
+  const callSid = sid('CA');
+  const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid, ...params } });
+  if (!hook.streamUrl) throw new Error(`the webhook answered no stream: ${hook.status} ${hook.body}`);
+  const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: hook.streamUrl, authToken: AUTH_TOKEN }, callSid);
+  await call.begin(hook.parameters);
+  return call;
+}

@@ -5,11 +5,9 @@ import { mulawDecode } from '../../src/audio/mulaw.js';
 import { OpusCodec } from '../../src/audio/opus.js';
 import type { SessionContext, SessionFunction, StreamHandler } from '../../src/session/handler.js';
 import type { Session } from '../../src/session/session.js';
-import { sleep, startTestServer, type TestServer } from '../support/server.js';
+import { dialTestServer, sleep, startTestServer, type TestServer } from '../support/server.js';
 import { TestPeer } from '../support/webrtc-peer.js';
 import { sendPaced, waitUntil } from '../support/wait.js';
-import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
-import { AUTH_TOKEN, PUBLIC_URL } from '../support/server.js';
 
 function tone48k(frameIndex: number, frequency = 440): Int16Array {
   const out = new Int16Array(960);
@@ -96,10 +94,7 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
   it('answers the limit with HTTP 200 and FastRTC\'s failure JSON, across transports', async () => {
     server = await startTestServer(new EchoHandler(), { concurrencyLimit: 1 });
     // A phone call takes the only place.
-    const callSid = sid('CA');
-    const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
-    const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: hook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
-    await call.begin(hook.parameters);
+    const call = await dialTestServer(server!);
     const client = peer('over-limit');
     const offer = await client.pc.createOffer();
     await client.pc.setLocalDescription(offer);
@@ -217,10 +212,7 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
     server = await startTestServer(new EchoHandler());
     const client = peer('both');
     await client.connect();
-    const callSid = sid('CA');
-    const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
-    const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: hook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
-    await call.begin(hook.parameters);
+    const call = await dialTestServer(server!);
     await waitUntil(() => server!.stream.status().total === 2, 2000, 'both sessions');
     expect(server.stream.status().active).to.deep.equal({ telephone: 1, webrtc: 1, websocket: 0 });
     await sendPaced(30, (i) => {
