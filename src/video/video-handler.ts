@@ -4,18 +4,17 @@ import type { VideoFrame } from './frame.js';
 
 /** Wraps FastRTC's video function `(frame, inputs) => frame` as a stream handler (video only, no audio). */
 export function videoFunctionHandler(fn: VideoFunction): StreamHandler {
+  // Each session gets its own copy, so this holds one session's result between receive and emit.
+  let last: ReturnType<VideoFunction>;
   return {
     inputFormat: 'native',
-    copy() {
-      return videoFunctionHandler(fn);
-    },
+    copy: () => videoFunctionHandler(fn),
     videoReceive(frame: VideoFrame, ctx: SessionContext) {
-      (this as { last?: ReturnType<VideoFunction> }).last = fn(frame, ctx.inputs);
+      last = fn(frame, ctx.inputs);
     },
     async videoEmit(): Promise<VideoFrame | EmitItem | undefined | void> {
-      const self = this as { last?: ReturnType<VideoFunction> };
-      const out = await self.last;
-      self.last = undefined;
+      const out = await last;
+      last = undefined;
       return out;
     },
   };
