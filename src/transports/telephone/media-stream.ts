@@ -1,11 +1,9 @@
 import type WebSocket from 'ws';
 import { mulawFrame } from '../../audio/frame.js';
-import type { TimerHandle } from '../../clock.js';
-import type { Logger } from '../../logger.js';
-import type { Session } from '../../session/session.js';
 import type { CallFacts } from '../../session/types.js';
 import type { TransportRuntime } from '../runtime.js';
-import { closeReason, CloseCode, decodeBase64Strict, parseJsonObject } from '../wire.js';
+import { JsonSocketConnection } from '../json-socket.js';
+import { CloseCode, decodeBase64Strict } from '../wire.js';
 import type { CallTokens, PendingCall } from './call-tokens.js';
 import { TelephoneLink } from './telephone-link.js';
 import { CALL_TOKEN_PARAMETER } from './twiml.js';
@@ -17,36 +15,25 @@ const DTMF_DIGIT = /^[0-9*#A-D]$/;
  * everything else is the session's job. Protocol violations close the socket with a code that says
  * what went wrong; they never reach the handler or other calls.
  */
-export class MediaStreamConnection {
-  private session: Session | undefined;
-  private readonly log: Logger;
-  private startTimer: TimerHandle | undefined;
-  private closed = false;
+export class MediaStreamConnection extends JsonSocketConnection {
   private warnedUnknown = false;
 
   constructor(
-    private readonly ws: WebSocket,
-    private readonly runtime: TransportRuntime,
+    ws: WebSocket,
+    runtime: TransportRuntime,
     private readonly tokens: CallTokens,
     private readonly remoteAddress: string | undefined,
   ) {
-    this.log = runtime.logger.child({ transport: 'telephone', remoteAddress });
-    this.startTimer = runtime.clock.after(runtime.options.telephone.startTimeoutMs, () =>
-      this.refuse(CloseCode.policyViolation, `No start message within ${runtime.options.telephone.startTimeoutMs} ms.`),
-    );
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
-    ws.on('error', (error) => {
-      this.log.warn({ err: error }, 'media stream socket error');
-      this.session?.end('protocol_error', error.message);
+    super(ws, runtime, {
+      transport: 'telephone',
+      remoteAddress,
+      startTimeoutMs: runtime.options.telephone.startTimeoutMs,
+      protocol: 'the Media Streams protocol',
+      tellPeer: false,
     });
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.closed) return;
-    if (isBinary) return this.refuse(CloseCode.unsupportedData, 'Binary frames are not part of the Media Streams protocol.');
-    const message = parseJsonObject(data.toString('utf8'));
-    if (!message) return this.refuse(CloseCode.invalidPayload, 'A frame is not a JSON object.');
+  protected onMessage(message: Record<string, unknown>): void {
     switch (message.event) {
       case 'media':
         return this.onMedia(message);
@@ -90,7 +77,6 @@ export class MediaStreamConnection {
     const slot = pending?.slot ?? (this.runtime.accepting ? this.runtime.registry.reserve('telephone') : undefined);
     if (!slot) return this.refuse(CloseCode.tryAgainLater, 'Concurrency limit reached.');
 
-    this.startTimer?.cancel();
     const facts = callFacts(pending, { callSid, accountSid: str(start.accountSid), streamSid, customParameters }, this.remoteAddress);
     const { telephone } = this.runtime.options;
     const session = this.runtime.openSession({
@@ -100,7 +86,7 @@ export class MediaStreamConnection {
       leadMs: telephone.leadMs,
       markEveryMs: telephone.markEveryMs,
     });
-    this.session = session;
+    this.began(session);
     session.start();
   }
 
@@ -128,22 +114,6 @@ export class MediaStreamConnection {
     const digit = str((message.dtmf as Record<string, unknown> | undefined)?.digit);
     if (digit === undefined || !DTMF_DIGIT.test(digit)) return this.refuse(CloseCode.protocolError, 'A dtmf message lacks a valid dtmf.digit.');
     this.session.receiveDtmf(digit);
-  }
-
-  /** Closes the socket because the peer broke the protocol (logged once). */
-  private refuse(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.startTimer?.cancel();
-    this.log.warn({ code, reason, sessionId: this.session?.id }, 'media stream closed: protocol error');
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
-    this.session?.end('protocol_error', reason);
-  }
-
-  private onClose(code: number, reason: string): void {
-    this.closed = true;
-    this.startTimer?.cancel();
-    this.session?.end('remote_closed', `The media stream closed (${code}${reason ? `: ${reason}` : ''}).`);
   }
 }
 

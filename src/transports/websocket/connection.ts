@@ -1,13 +1,11 @@
 import type WebSocket from 'ws';
 import { bytesLEToPcm } from '../../audio/framing.js';
 import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
-import type { TimerHandle } from '../../clock.js';
-import type { Logger } from '../../logger.js';
 import { resolveInputFormat, resolveOutputFormat } from '../../session/handler.js';
-import type { Session } from '../../session/session.js';
 import { CLIENT_ID } from '../webrtc/offer-route.js';
 import type { TransportRuntime } from '../runtime.js';
-import { closeReason, CloseCode, decodeBase64Strict, parseJsonObject } from '../wire.js';
+import { JsonSocketConnection } from '../json-socket.js';
+import { CloseCode, decodeBase64Strict } from '../wire.js';
 import { parseMediaFormat, toWire } from './media-format.js';
 import { WebSocketLink } from './websocket-link.js';
 
@@ -18,39 +16,29 @@ const PHONE_LIKE: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
  * `mediaFormat`), `media`, `stop`, `ping` in; `started`, `media`, `clear`, `pong` and the `{type, data}`
  * messages out. Errors are told as `{type: "error", message}` before the socket closes.
  */
-export class WebSocketConnection {
-  private session: Session | undefined;
-  private readonly log: Logger;
-  private readonly startTimer: TimerHandle;
-  private closed = false;
+export class WebSocketConnection extends JsonSocketConnection {
   private wireFormat: AudioFormat | undefined;
 
   constructor(
-    private readonly ws: WebSocket,
-    private readonly runtime: TransportRuntime,
+    ws: WebSocket,
+    runtime: TransportRuntime,
     private readonly remoteAddress: string | undefined,
   ) {
-    this.log = runtime.logger.child({ transport: 'websocket', remoteAddress });
-    const { startTimeoutMs } = runtime.options.websocket;
-    this.startTimer = runtime.clock.after(startTimeoutMs, () => this.refuse(CloseCode.policyViolation, `No start message within ${startTimeoutMs} ms.`));
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on('close', (code) => this.onClose(code));
-    ws.on('error', (error) => {
-      this.log.warn({ err: error }, 'websocket error');
-      this.session?.end('protocol_error', error.message);
+    super(ws, runtime, {
+      transport: 'websocket',
+      remoteAddress,
+      startTimeoutMs: runtime.options.websocket.startTimeoutMs,
+      protocol: 'the protocol',
+      tellPeer: true,
     });
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.closed) return;
-    if (isBinary) return this.refuse(CloseCode.unsupportedData, 'Binary frames are not part of the protocol: send JSON text.');
-    const message = parseJsonObject(data.toString('utf8'));
-    if (!message) return this.refuse(CloseCode.invalidPayload, 'A message is not a JSON object.');
+  protected onMessage(message: Record<string, unknown>): void {
     switch (message.event) {
       case 'media':
         return this.onMedia(message);
       case 'ping':
-        return this.send({ event: 'pong' });
+        return this.sendJson({ event: 'pong' });
       case 'start':
         return this.onStart(message);
       case 'stop':
@@ -78,14 +66,10 @@ export class WebSocketConnection {
     if (this.runtime.getSession(id)) return this.refuse(CloseCode.policyViolation, `A session with id "${id}" already exists.`);
     const slot = this.runtime.accepting ? this.runtime.registry.reserve('websocket') : undefined;
     if (!slot) {
-      this.send({ status: 'failed', meta: { error: 'concurrency_limit_reached', limit: this.runtime.options.concurrencyLimit } });
-      this.closed = true;
-      this.startTimer.cancel();
       this.log.warn({ limit: this.runtime.options.concurrencyLimit }, 'websocket refused: concurrency limit reached');
-      this.ws.close(CloseCode.tryAgainLater, 'concurrency_limit_reached');
-      return;
+      const failed = { status: 'failed', meta: { error: 'concurrency_limit_reached', limit: this.runtime.options.concurrencyLimit } };
+      return this.closeWith(CloseCode.tryAgainLater, 'concurrency_limit_reached', failed);
     }
-    this.startTimer.cancel();
     this.wireFormat = formats.input;
     const session = this.runtime.openSession({
       id,
@@ -95,8 +79,8 @@ export class WebSocketConnection {
       leadMs: this.runtime.options.websocket.leadMs,
     });
     session.inlineOutputs = message.inlineOutputs === true;
-    this.session = session;
-    this.send({
+    this.began(session);
+    this.sendJson({
       event: 'started',
       websocket_id: id,
       mediaFormat: toWire(formats.input),
@@ -135,26 +119,5 @@ export class WebSocketConnection {
       frame = { encoding: 'mulaw', sampleRate: format.sampleRate, bytes };
     }
     session.receiveAudio(frame);
-  }
-
-  private send(message: unknown): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
-  }
-
-  /** Tells the client what went wrong, then closes with a code that says it. */
-  private refuse(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.startTimer.cancel();
-    this.log.warn({ code, reason, sessionId: this.session?.id }, 'websocket closed: protocol error');
-    this.send({ type: 'error', message: reason });
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
-    this.session?.end('protocol_error', reason);
-  }
-
-  private onClose(code: number): void {
-    this.closed = true;
-    this.startTimer.cancel();
-    this.session?.end('remote_closed', `The client closed the socket (${code}).`);
   }
 }

@@ -1,0 +1,92 @@
+import type WebSocket from 'ws';
+import type { TimerHandle } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Session } from '../session/session.js';
+import type { TransportKind } from '../session/types.js';
+import type { TransportRuntime } from './runtime.js';
+import { closeReason, CloseCode, parseJsonObject } from './wire.js';
+
+export interface JsonSocketOptions {
+  transport: TransportKind;
+  remoteAddress: string | undefined;
+  /** A socket that sends no `start` within this time is closed (ms). */
+  startTimeoutMs: number;
+  /** Names the protocol in refusals ("the Media Streams protocol"). */
+  protocol: string;
+  /** Tell the peer why (`{type: "error", message}`) before closing; Twilio's side has no place for it. */
+  tellPeer: boolean;
+}
+
+/**
+ * A session protocol of JSON text objects over a WebSocket (Twilio's Media Streams, FastRTC's
+ * WebSocket): a `start` is due within a deadline, anything that breaks the protocol closes this one
+ * socket with a code that says why, and the session ends however the socket goes.
+ */
+export abstract class JsonSocketConnection {
+  protected session: Session | undefined;
+  protected readonly log: Logger;
+  private readonly startTimer: TimerHandle;
+  private closed = false;
+
+  constructor(
+    protected readonly ws: WebSocket,
+    protected readonly runtime: TransportRuntime,
+    private readonly options: JsonSocketOptions,
+  ) {
+    this.log = runtime.logger.child({ transport: options.transport, remoteAddress: options.remoteAddress });
+    this.startTimer = runtime.clock.after(options.startTimeoutMs, () =>
+      this.refuse(CloseCode.policyViolation, `No start message within ${options.startTimeoutMs} ms.`),
+    );
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    ws.on('error', (error) => {
+      this.log.warn({ err: error }, 'socket error');
+      this.session?.end('protocol_error', error.message);
+    });
+  }
+
+  /** One JSON object from the peer. */
+  protected abstract onMessage(message: Record<string, unknown>): void;
+
+  /** The session has begun: the start deadline no longer applies. */
+  protected began(session: Session): void {
+    this.startTimer.cancel();
+    this.session = session;
+  }
+
+  /** Sends a JSON message if the socket is open. */
+  protected sendJson(message: unknown): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  /** Closes the socket because the peer broke the protocol (logged once, told to the peer where it can hear). */
+  protected refuse(code: number, reason: string): void {
+    if (this.closed) return;
+    this.log.warn({ code, reason, sessionId: this.session?.id }, 'socket closed: protocol error');
+    this.closeWith(code, reason, this.options.tellPeer ? { type: 'error', message: reason } : undefined);
+    this.session?.end('protocol_error', reason);
+  }
+
+  /** Closes the socket with `code`, after one last message when given. */
+  protected closeWith(code: number, reason: string, lastMessage?: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.startTimer.cancel();
+    if (lastMessage !== undefined) this.sendJson(lastMessage);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) return this.refuse(CloseCode.unsupportedData, `Binary frames are not part of ${this.options.protocol}: send JSON text.`);
+    const message = parseJsonObject(data.toString('utf8'));
+    if (!message) return this.refuse(CloseCode.invalidPayload, 'A message is not a JSON object.');
+    this.onMessage(message);
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.closed = true;
+    this.startTimer.cancel();
+    this.session?.end('remote_closed', `The socket closed (${code}${reason ? `: ${reason}` : ''}).`);
+  }
+}
