@@ -15,15 +15,19 @@ export interface RecordOptions {
 
 /**
  * Records one session, whatever its transport, to a stereo WAV: the caller on the left, the handler
- * on the right, aligned in time (inbound by samples received, outbound by when the far end plays
- * it). The file is finished on every kind of session end.
+ * on the right, aligned in time. The caller's audio is laid down sample after sample from where its
+ * first frame arrived; the handler's audio goes where the far end plays it, mapped onto the caller's
+ * timeline (see {@link TimelineAnchor}) so that a late or bursty sender does not shift one channel
+ * against the other. The file is finished on every kind of session end.
  */
 export class SessionRecorder {
   readonly file: string;
   private readonly writer: StereoWavWriter;
   private readonly inbound: ToFormat;
   private readonly outbound: ToFormat;
-  private inboundPosition = 0;
+  /** Where the next inbound sample goes; undefined until the first inbound frame. */
+  private inboundPosition: number | undefined;
+  private readonly anchor: TimelineAnchor;
   private readonly timer: TimerHandle;
   private tick: TimerHandle | undefined;
   readonly finished: Promise<void>;
@@ -39,12 +43,13 @@ export class SessionRecorder {
     this.writer = new StereoWavWriter(this.file, rate);
     this.inbound = new ToFormat({ encoding: 'pcm16', sampleRate: rate });
     this.outbound = new ToFormat({ encoding: 'pcm16', sampleRate: rate });
+    this.anchor = new TimelineAnchor();
     session.on('inbound', (frame) => this.onInbound(frame));
     session.on('outbound', (frame, playAt) => this.onOutbound(frame, playAt));
     const flushEveryMs = 1000;
     const periodic = () => {
       // Write what is safely in the past: outbound audio is placed up to the lead ahead of now.
-      void this.writer.flush(this.inboundPosition - rate / 2);
+      void this.writer.flush(this.positionAt(this.clock.now()) - rate / 2);
       this.tick = this.clock.after(flushEveryMs, periodic);
     };
     this.timer = this.clock.after(flushEveryMs, periodic);
@@ -60,17 +65,46 @@ export class SessionRecorder {
     });
   }
 
+  /** The recording's position (samples) of a clock time. */
+  private positionAt(time: number): number {
+    return Math.round(((time - this.session.startedAt) * this.writer.sampleRate) / 1000 + this.anchor.offset);
+  }
+
   private onInbound(frame: AudioFrame): void {
     const pcm = this.inbound.convert(frame);
     if (pcm.encoding !== 'pcm16') return;
-    this.writer.write(0, this.inboundPosition, pcm.samples);
-    this.inboundPosition += pcm.samples.length;
+    const clockPosition = ((this.clock.now() - this.session.startedAt) * this.writer.sampleRate) / 1000;
+    // A frame arrives once its last sample was captured: the first one ends where it arrived.
+    const position = this.inboundPosition ?? Math.max(0, Math.round(clockPosition) - pcm.samples.length);
+    this.writer.write(0, position, pcm.samples);
+    this.inboundPosition = position + pcm.samples.length;
+    this.anchor.observe(this.inboundPosition - clockPosition, pcm.samples.length);
   }
 
   private onOutbound(frame: AudioFrame, playAt: number): void {
     const pcm = this.outbound.convert(frame);
     if (pcm.encoding !== 'pcm16') return;
-    const position = Math.round(((playAt - this.session.startedAt) * this.writer.sampleRate) / 1000);
-    this.writer.write(1, Math.max(0, position), pcm.samples);
+    this.writer.write(1, Math.max(0, this.positionAt(playAt)), pcm.samples);
+  }
+}
+
+/**
+ * Maps clock time onto the caller's timeline. Each inbound frame says how far ahead of the clock the
+ * caller's samples are (`observed`); a frame delayed on the way says less than the truth, never more,
+ * so the offset follows the largest observation, and lets go of it slowly (2 ms per second of audio)
+ * so that a sender whose clock runs a little slow is still followed.
+ */
+class TimelineAnchor {
+  offset = 0;
+  private started = false;
+  private static readonly decayPerSample = 0.002;
+
+  observe(observed: number, samples: number): void {
+    if (!this.started) {
+      this.started = true;
+      this.offset = observed;
+      return;
+    }
+    this.offset = Math.max(this.offset - TimelineAnchor.decayPerSample * samples, observed);
   }
 }

@@ -185,7 +185,6 @@ describe('extra tracks', function () {
   this.timeout(20000);
 
   it('refuses a video track offered to an audio Stream unless allowExtraTracks', async () => {
-    const { EchoHandler } = await import('../../handlers/index.js');
     for (const allow of [false, true]) {
       const server = await startTestServer(new EchoHandler(), { allowExtraTracks: allow });
       try {
