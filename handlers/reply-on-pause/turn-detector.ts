@@ -1,6 +1,15 @@
 import { concatSamples } from '../../src/audio/framing.js';
 import type { SpeechScorer } from './pause-detector.js';
 
+/** Audio not yet scored by the VAD may close a pause only this quiet (dBFS, RMS): line noise, no voice. */
+const QUIET_DB = -40;
+
+function levelDb(samples: Int16Array): number {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  return 10 * Math.log10(sum / samples.length / (32768 * 32768) + 1e-12);
+}
+
 export interface TurnDetectorOptions {
   sampleRate: 8000 | 16000;
   /** Speech probability at or above which a window is speech. */
@@ -97,7 +106,20 @@ export class TurnDetector {
       this.step(probability, windowSamples, events);
     }
     this.pending = all.slice(offset);
+    this.endOnQuietRemainder(events);
     return events;
+  }
+
+  /**
+   * The pause may be complete before the window that completes it is: audio comes in 20 ms frames,
+   * windows are 32 ms. When the audio received so far already holds the whole silence and the part
+   * not yet scored is quiet by energy, the turn ends now instead of up to a window later.
+   */
+  private endOnQuietRemainder(events: TurnEvent[]): void {
+    if (!this.talkingFlag || this.silenceStart === undefined || this.options.chunkMs || this.pending.length === 0) return;
+    const receivedMs = ((this.samplesSeen + this.pending.length) * 1000) / this.options.sampleRate;
+    if (receivedMs - this.lastSpeechEnd < this.options.minSilenceMs || levelDb(this.pending) > QUIET_DB) return;
+    this.endTurn(receivedMs, false, events);
   }
 
   /** Forgets the current turn (after an interruption the caller may start over). */
@@ -185,8 +207,9 @@ export class TurnDetector {
   }
 
   private endTurn(atMs: number, forced: boolean, events: TurnEvent[]): void {
-    const keepMs = forced ? atMs : Math.min(atMs, this.lastSpeechEnd + this.options.speechPadMs);
-    const dropSamples = Math.max(0, Math.round(((atMs - keepMs) * this.options.sampleRate) / 1000));
+    // The utterance holds the scored audio, up to nowMs; the pad after the speech is kept of it.
+    const keepMs = forced ? this.nowMs : Math.min(this.nowMs, this.lastSpeechEnd + this.options.speechPadMs);
+    const dropSamples = Math.max(0, Math.round(((this.nowMs - keepMs) * this.options.sampleRate) / 1000));
     const audio = concatSamples(this.utterance);
     const utterance = audio.subarray(0, Math.max(0, audio.length - dropSamples));
     const speechMs = this.speechMs;

@@ -101,4 +101,22 @@ describe('voice activity: Silero v5 (streaming) and the energy detector', functi
     const events = await turns(detector, concatPcm(silence(500, rate), words, silence(1200, rate)), rate);
     expect(events.filter((e) => e.type === 'ended')).to.have.length(1);
   });
+
+  it('ends the turn on the frame that completes the pause, when the audio not yet scored is quiet', async () => {
+    const rate = 16000;
+    // Speech is any window with a loud sample; 20 ms frames, 32 ms windows.
+    const scripted: SpeechScorer = { windowSamples: 512, score: (window) => (window.some((v) => Math.abs(v) > 0.1) ? 1 : 0) };
+    const options = { ...OPTIONS, sampleRate: rate, startedTalkingMs: 64, minSpeechMs: 64, minSilenceMs: 500 } as const;
+    const spoken = new Int16Array((rate * 640) / 1000).fill(10000); // 20 windows of speech
+    const quiet = await turns(new TurnDetector(scripted, options), concatPcm(spoken, silence(1000, rate)), rate);
+    const ended = quiet.find((e) => e.type === 'ended')!;
+    // Speech ends at 640 ms: the pause is complete at 1140 ms, on a frame boundary (1140 is one).
+    expect(ended.atMs).to.equal(1140);
+    // A quiet-by-score window tail that is loud by energy (a model's miss) waits for its window.
+    const hum = new Int16Array((rate * 1000) / 1000).fill(3000); // -21 dBFS, scored 0 by the script
+    const loud = await turns(new TurnDetector(scripted, options), concatPcm(spoken, hum), rate);
+    const loudEnd = loud.find((e) => e.type === 'ended')!;
+    expect(loudEnd.atMs % 32).to.equal(0);
+    expect(loudEnd.atMs).to.be.within(1140, 1140 + 32);
+  });
 });
