@@ -7,7 +7,10 @@ const TSX = ['--import', 'tsx'];
 
 /** What a benchmark server process reports. */
 export interface ServerStats {
+  /** CPU used so far, read before the GC that stats force (for the memory figures)... */
   cpu: NodeJS.CpuUsage;
+  /** ...and after it: an interval runs from one's cpuAfterGc to the next one's cpu. */
+  cpuAfterGc?: NodeJS.CpuUsage;
   /** CPU seconds used so far by the server's child processes (ffmpeg). */
   childrenCpu?: number;
   memory: NodeJS.MemoryUsage;
@@ -15,6 +18,12 @@ export interface ServerStats {
   sessions?: number;
   inbound: number[];
   outbound: number[];
+}
+
+/** Server CPU (µs) between two stats, the GC forced by the first one left out. */
+export function cpuBetween(before: ServerStats, after: ServerStats): number {
+  const start = before.cpuAfterGc ?? before.cpu;
+  return after.cpu.user + after.cpu.system - start.user - start.system;
 }
 
 /** Resolves with the first IPC message of `type` from a child (rejects if it exits first). */

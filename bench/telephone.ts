@@ -3,7 +3,7 @@
  * against one server process, callstream (echo, and a 16 kHz PCM echo) and a bare `ws` echo as the
  * baseline, run in the same session. Server CPU per echoed frame comes from the server process only.
  */
-import { type BenchServer, message, spawnProc, startServer } from './children.js';
+import { type BenchServer, cpuBetween, message, spawnProc, startServer } from './children.js';
 import { type BenchResult, percentile } from './report.js';
 
 const SECONDS = 4;
@@ -16,9 +16,6 @@ interface LoadResult {
   maxLateMs: number;
 }
 
-async function load(port: number, calls: number): Promise<LoadResult> {
-  return message<LoadResult>(spawnProc('load.ts', [String(port), String(calls), String(SECONDS)]), 'result');
-}
 
 interface Trial {
   calls: number;
@@ -26,6 +23,8 @@ interface Trial {
   late: number;
   maxLateMs: number;
   cpuUsPerFrame: number;
+  /** Server CPU to connect and start one call (µs): outside the per-frame figure. */
+  setupUsPerCall: number;
   serverCoreShare: number;
   inbound: number[];
   outbound: number[];
@@ -33,13 +32,22 @@ interface Trial {
 }
 
 async function trial(server: BenchServer, calls: number): Promise<Trial> {
-  await server.stats(); // reset latency samples
-  const before = await server.stats();
+  // Server CPU is read at the load generator's phase changes: connecting (setup), media, hanging up.
+  const idle = await server.stats();
+  const generator = spawnProc('load.ts', [String(server.port), String(calls), String(SECONDS), 'phased']);
+  const connected = message(generator, 'connected');
+  await connected;
+  const before = await server.stats(); // also resets the latency samples
   const started = performance.now();
-  const result = await load(server.port, calls);
+  const finished = message<LoadResult>(generator, 'result');
+  generator.send({ type: 'go' });
+  const result = await finished;
   const wall = (performance.now() - started) / 1000;
   const after = await server.stats();
-  const cpuUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
+  const closed = message(generator, 'closed');
+  generator.send({ type: 'close' });
+  await closed;
+  const cpuUs = cpuBetween(before, after);
   const delivered = result.received / Math.max(1, result.sent);
   return {
     calls,
@@ -47,6 +55,7 @@ async function trial(server: BenchServer, calls: number): Promise<Trial> {
     late: result.late,
     maxLateMs: result.maxLateMs,
     cpuUsPerFrame: cpuUs / Math.max(1, result.received),
+    setupUsPerCall: cpuBetween(idle, before) / calls,
     serverCoreShare: cpuUs / 1e6 / wall,
     inbound: after.inbound,
     outbound: after.outbound,
@@ -63,7 +72,7 @@ async function ladder(kind: 'bare' | 'callstream', handler?: string): Promise<Tr
     for (const calls of LADDER) {
       const t = await trial(server, calls);
       trials.push(t);
-      process.stdout.write(`  ${kind}${handler ? `/${handler}` : ''} ${calls} calls: ${(t.delivered * 100).toFixed(2)} % back, ${t.late} late (max ${t.maxLateMs.toFixed(0)} ms), ${t.cpuUsPerFrame.toFixed(1)} µs CPU/frame, server ${(t.serverCoreShare * 100).toFixed(0)} % of a core\n`);
+      process.stdout.write(`  ${kind}${handler ? `/${handler}` : ''} ${calls} calls: ${(t.delivered * 100).toFixed(2)} % back, ${t.late} late (max ${t.maxLateMs.toFixed(0)} ms), ${t.cpuUsPerFrame.toFixed(1)} µs CPU/frame, setup ${t.setupUsPerCall.toFixed(0)} µs/call, server ${(t.serverCoreShare * 100).toFixed(0)} % of a core\n`);
       if (!t.ok) break;
     }
   } finally {
@@ -124,6 +133,7 @@ export async function telephoneScenario(): Promise<BenchResult> {
       'max calls, callstream 16 kHz PCM echo (decode + resample)': maxCalls(pcm),
       [`server CPU per echoed frame at ${compareAt} calls, echo (µs)`]: echoAt.cpuUsPerFrame,
       'server CPU per echoed frame at 50 calls, 16 kHz PCM echo (µs)': pcmAt?.cpuUsPerFrame ?? NaN,
+      [`server CPU to connect and start one call, at ${compareAt} calls, echo (µs)`]: echoAt.setupUsPerCall,
       'arrival → handler p50 / p99 at 1 call (µs)': `${us(one.inbound, 50).toFixed(1)} / ${us(one.inbound, 99).toFixed(1)}`,
       'handler output → socket write p50 / p99 at 1 call (µs)': `${us(one.outbound, 50).toFixed(1)} / ${us(one.outbound, 99).toFixed(1)}`,
       [`arrival → handler p50 / p99 at ${compareAt} calls (µs)`]: `${us(atCompare.inbound, 50).toFixed(1)} / ${us(atCompare.inbound, 99).toFixed(1)}`,
@@ -135,6 +145,7 @@ export async function telephoneScenario(): Promise<BenchResult> {
       'max calls, bare ws echo': maxCalls(bare),
       [`server CPU per echoed frame at ${compareAt} calls, bare (µs)`]: bareAt.cpuUsPerFrame,
       'server CPU per echoed frame at 50 calls, bare (µs)': bareAt50.cpuUsPerFrame,
+      [`server CPU to connect and start one call, at ${compareAt} calls, bare (µs)`]: bareAt.setupUsPerCall,
     },
     ratios: {
       'CPU per frame, bare / callstream echo': bareAt.cpuUsPerFrame / echoAt.cpuUsPerFrame,
@@ -148,7 +159,8 @@ export async function telephoneScenario(): Promise<BenchResult> {
     notes: [
       'load generator and server are separate processes sharing the 2 cores: the generator\'s own CPU limits the top of the ladder for both servers',
       'CPU is measured on servers without the latency stamps; latencies come from a separate, instrumented server',
-      'callstream echo keeps Twilio\'s pacing (absolute clock, a lead at the far end, a mark every 100 ms); the bare echo answers each message at once and sends no marks',
+      'CPU per frame counts the media phase only (all calls connected and started, until the last echo); connecting and starting calls is the setup figure, hanging up is in neither',
+      'callstream echo keeps Twilio\'s pacing (absolute clock, a lead at the far end, a mark every 200 ms); the bare echo answers each message at once and sends no marks',
     ],
   };
 }

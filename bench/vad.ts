@@ -150,7 +150,7 @@ export async function vadScenario(): Promise<BenchResult> {
     },
     notes: [
       'latency is measured on real phone-protocol calls on loopback: from the last 20 ms frame holding speech to the first reply media message',
-      'the VAD runs at 16 kHz on 32 ms windows: a pause is known at the first window boundary after the silence, up to 32 ms late',
+      'the VAD runs at 16 kHz on 32 ms windows; a pause ends on the 20 ms frame that completes it when the part not yet scored is quiet by energy, else at the next window boundary',
       'Silero v5 scores about 40 ms past the audible end of speech above 0.5 (its own tail): the rest of the gap to silence + 50 ms; the gateway adds under 10 ms',
     ],
   };

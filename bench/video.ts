@@ -9,7 +9,7 @@ import type { Session } from '../src/session/session.js';
 import { startTestServer } from '../test/support/server.js';
 import { makeClip, VideoTestPeer } from '../test/support/video.js';
 import { ivfFileHeader, ivfFrame } from '../src/video/ivf.js';
-import { message, spawnProc, startServer } from './children.js';
+import { cpuBetween, message, spawnProc, startServer } from './children.js';
 import type { BenchResult } from './report.js';
 
 const WIDTH = 640;
@@ -55,7 +55,7 @@ async function capacity(peers: number, seconds: number): Promise<{ cpuPerPeer: n
     const result = await message<{ sent: number; received: number }>(load, 'result');
     const wall = (performance.now() - started) / 1000;
     const after = await server.stats();
-    const node = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6 / wall / peers;
+    const node = cpuBetween(before, after) / 1e6 / wall / peers;
     const ffmpeg = ((after.childrenCpu ?? 0) - (before.childrenCpu ?? 0)) / wall / peers;
     return { cpuPerPeer: node + ffmpeg, ffmpegPerPeer: ffmpeg, nodePerPeer: node, returned: result.received / result.sent };
   } finally {

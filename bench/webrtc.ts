@@ -4,7 +4,7 @@
  * cost per frame.
  */
 import { OpusCodec } from '../src/audio/opus.js';
-import { message, spawnProc, startServer } from './children.js';
+import { cpuBetween, message, spawnProc, startServer } from './children.js';
 import type { BenchResult } from './report.js';
 
 const PEERS = 20;
@@ -20,7 +20,7 @@ async function run(script: string, args: string[], codec: 'opus' | 'pcmu'): Prom
     const result = await message<{ sent: number; received: number }>(peers, 'result');
     const wall = (performance.now() - started) / 1000;
     const after = await server.stats();
-    const cpu = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6;
+    const cpu = cpuBetween(before, after) / 1e6;
     return { cpuPerPeer: cpu / wall / PEERS, delivered: result.received / Math.max(1, result.sent) };
   } finally {
     server.stop();

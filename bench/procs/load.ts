@@ -2,11 +2,29 @@
  * Load generator in its own process: N Twilio-protocol calls on real WebSockets, 50 media messages a
  * second each (phases spread over the 20 ms tick), for `seconds`. Reports frames sent and echoed,
  * and echoed frames arriving more than 40 ms behind their call's 20 ms schedule.
- *   args: port calls seconds
+ *   args: port calls seconds [phased]
+ * phased: after connecting, reports { type: 'connected' } and waits for { type: 'go' }; after the
+ * media (and the last echoes) it reports the result and waits for { type: 'close' } before hanging up,
+ * so the parent can measure the server's CPU over the media alone (setup and teardown apart).
  */
 import WebSocket from 'ws';
 
-const [portArg, callsArg, secondsArg] = process.argv.slice(2);
+const [portArg, callsArg, secondsArg, mode] = process.argv.slice(2);
+const phased = mode === 'phased';
+
+/** Reports `type`, then (phased) waits for the parent's `next`. */
+async function step(report: Record<string, unknown> & { type: string }, next: string): Promise<void> {
+  process.send!(report);
+  if (!phased) return;
+  await new Promise<void>((resolve) => {
+    const onMessage = (m: { type: string }) => {
+      if (m.type !== next) return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+  });
+}
 const port = Number(portArg);
 const calls = Number(callsArg);
 const seconds = Number(secondsArg);
@@ -55,6 +73,7 @@ async function open(index: number): Promise<Call> {
 const all: Call[] = [];
 for (let i = 0; i < calls; i += 50) all.push(...(await Promise.all(Array.from({ length: Math.min(50, calls - i) }, (_, k) => open(i + k)))));
 await new Promise((resolve) => setTimeout(resolve, 300));
+await step({ type: 'connected' }, 'go');
 
 const start = performance.now() + 50;
 const ticks = Math.round((seconds * 1000) / 20);
@@ -84,6 +103,11 @@ const sent = all.reduce((n, c) => n + c.sent, 0);
 const received = all.reduce((n, c) => n + c.received, 0);
 const late = all.reduce((n, c) => n + c.late, 0);
 const maxLateMs = all.reduce((m, c) => Math.max(m, c.maxLateMs), 0);
-for (const call of all) call.ws.terminate();
-process.send!({ type: 'result', sent, received, late, maxLateMs });
+await step({ type: 'result', sent, received, late, maxLateMs }, 'close');
+await Promise.all(all.map((call) => new Promise<void>((resolve) => {
+  if (call.ws.readyState === WebSocket.CLOSED) return resolve();
+  call.ws.once('close', () => resolve());
+  call.ws.terminate();
+})));
+process.send!({ type: 'closed' });
 process.disconnect();
