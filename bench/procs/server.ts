@@ -9,10 +9,14 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AudioFrame, SessionContext, StreamHandler } from '../../src/index.js';
-import { silentLogger } from '../../src/logger.js';
-import { listen } from '../../src/server.js';
-import { Stream } from '../../src/stream.js';
-import { demoHandler } from '../../handlers/index.js';
+
+// The compiled build (dist/, what `npm start` and the bin run; `npm run bench` builds it first);
+// BENCH_SOURCE=1 runs the TypeScript sources through tsx instead (which adds its own helpers).
+const root = process.env.BENCH_SOURCE === '1' ? '../../' : '../../dist/';
+const { silentLogger } = (await import(`${root}src/logger.js`)) as typeof import('../../src/logger.js');
+const { listen } = (await import(`${root}src/server.js`)) as typeof import('../../src/server.js');
+const { Stream } = (await import(`${root}src/stream.js`)) as typeof import('../../src/stream.js');
+const { demoHandler } = (await import(`${root}handlers/index.js`)) as typeof import('../../handlers/index.js');
 
 const [kind = 'callstream', handlerName = 'echo'] = process.argv.slice(2);
 const inbound: number[] = [];
@@ -72,7 +76,7 @@ function timed(handler: StreamHandler): StreamHandler {
   });
 }
 
-let stream: Stream | undefined;
+let stream: InstanceType<typeof Stream> | undefined;
 
 /** Latency stamps cost CPU on every message: only the latency runs turn them on (BENCH_INSTRUMENT=1). */
 const INSTRUMENTED = process.env.BENCH_INSTRUMENT === '1';
