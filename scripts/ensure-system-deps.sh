@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing:
-#   chromium (browser tests), espeak-ng + sox (speech fixtures), ffmpeg (video), coturn (TURN relay tests).
+#   chromium (browser tests), espeak-ng + sox (speech fixtures), ffmpeg (video), vpx-tools (vpxdec, the
+#   low-latency VP8 decoder), coturn (TURN relay tests).
 # Runs as root or through sudo; prints what it does. Set CALLSTREAM_SKIP_SYSTEM_DEPS=1 to skip.
 set -euo pipefail
 [ "${CALLSTREAM_SKIP_SYSTEM_DEPS:-}" = "1" ] && exit 0
@@ -12,6 +13,7 @@ for pkg in "$@"; do
     espeak-ng) command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng) ;;
     sox) command -v sox >/dev/null 2>&1 || need+=(sox) ;;
     ffmpeg) command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg) ;;
+    vpx-tools) command -v vpxdec >/dev/null 2>&1 || need+=(vpx-tools) ;;
     coturn) command -v turnserver >/dev/null 2>&1 || need+=(coturn) ;;
   esac
 done

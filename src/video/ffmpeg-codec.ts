@@ -1,33 +1,53 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { VideoCodec, VideoDecoder, VideoEncoder, VideoEncoderOptions } from './codec.js';
-import { findFfmpeg } from './ffmpeg.js';
+import { findFfmpeg, findVpxdec } from './ffmpeg.js';
 import { type VideoFrame, i420Size } from './frame.js';
 import { IvfReader, ivfFileHeader, ivfFrame, vp8KeyframeSize } from './ivf.js';
 
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 
-/** A persistent ffmpeg process with pipes, stopped for good by `stop()`. */
-function startFfmpeg(args: string[], onStdout: (chunk: Buffer) => void, onExit: (reason: string) => void): Child {
-  const child = spawn(findFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** What runs as a codec process. */
+interface Program {
+  /** For error messages. */
+  name: string;
+  command: string;
+  args: string[];
+}
+
+const ffmpegProgram = (args: string[]): Program => ({ name: 'ffmpeg', command: findFfmpeg(), args: ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args] });
+
+/** The decoder as ffmpeg runs it: IVF in, raw I420 out, one frame per frame. */
+const FFMPEG_DECODER: Program['args'] = [
+  '-threads', '1', '-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0',
+  // Passthrough: never duplicate or drop frames to fit a frame rate.
+  '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1',
+];
+
+/** A persistent codec process with pipes, stopped for good by `stopProcess()`. */
+function startProcess(program: Program, onStdout: (chunk: Buffer) => void, onExit: (reason: string) => void): Child {
+  const child = spawn(program.command, program.args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stdout.on('data', onStdout);
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   child.stdin.on('error', () => {}); // EPIPE after the process died: reported through exit
   child.on('error', (error) => onExit(error.message));
-  child.on('exit', (code, signal) => onExit(`ffmpeg exited (${signal ?? code})${stderr ? `: ${stderr.trim()}` : ''}`));
+  child.on('exit', (code, signal) => onExit(`${program.name} exited (${signal ?? code})${stderr ? `: ${stderr.trim()}` : ''}`));
   return child;
 }
 
-function stopFfmpeg(child: Child | undefined): void {
+function stopProcess(child: Child | undefined): void {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   child.removeAllListeners('exit');
   child.stdin.end();
   child.kill('SIGKILL');
 }
 
-/** VP8 → I420 with a persistent `ffmpeg -f ivf -i pipe:0 -f rawvideo pipe:1`, restarted when the size changes. */
-class FfmpegDecoder implements VideoDecoder {
+/**
+ * VP8 → I420 with a persistent decoder process (vpxdec, or `ffmpeg -f ivf -i pipe:0 -f rawvideo
+ * pipe:1`), IVF in and raw frames out, restarted when the size changes.
+ */
+class ProcessDecoder implements VideoDecoder {
   private child: Child | undefined;
   private width = 0;
   private height = 0;
@@ -38,6 +58,7 @@ class FfmpegDecoder implements VideoDecoder {
   private closed = false;
 
   constructor(
+    private readonly program: Program,
     private readonly onFrame: (frame: VideoFrame) => void,
     private readonly onError: (reason: string) => void,
   ) {}
@@ -59,24 +80,20 @@ class FfmpegDecoder implements VideoDecoder {
 
   close(): void {
     this.closed = true;
-    stopFfmpeg(this.child);
+    stopProcess(this.child);
     this.child = undefined;
   }
 
   private restart(width: number, height: number): void {
-    stopFfmpeg(this.child);
+    stopProcess(this.child);
     this.width = width;
     this.height = height;
     this.pending = [];
     this.pendingBytes = 0;
     this.timestamps.length = 0;
     this.frameIndex = 0;
-    const child = startFfmpeg(
-      [
-        '-threads', '1', '-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0',
-        // Passthrough: never duplicate or drop frames to fit a frame rate.
-        '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1',
-      ],
+    const child = startProcess(
+      this.program,
       (chunk) => this.onBytes(chunk, width, height),
       (reason) => {
         if (this.child === child && !this.closed) this.onError(reason);
@@ -119,15 +136,15 @@ class FfmpegEncoder implements VideoEncoder {
   ) {
     const fps = options.frameRate ?? 30;
     const reader = new IvfReader((data) => onPacket(data, (data[0]! & 1) === 0, this.timestamps.shift() ?? 0));
-    this.child = startFfmpeg(
-      [
+    this.child = startProcess(
+      ffmpegProgram([
         '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
         '-fps_mode', 'passthrough', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-threads', '1',
         '-error-resilient', '1', '-b:v', `${options.bitrateKbps ?? 1000}k`,
         // A keyframe every ~2 s: a lost one heals quickly.
         '-g', String(Math.round(fps * (options.keyframeIntervalS ?? 2))),
         '-flush_packets', '1', '-f', 'ivf', 'pipe:1',
-      ],
+      ]),
       (chunk) => {
         try {
           reader.push(chunk);
@@ -153,20 +170,35 @@ class FfmpegEncoder implements VideoEncoder {
 
   close(): void {
     this.closed = true;
-    stopFfmpeg(this.child);
+    stopProcess(this.child);
   }
 }
 
-/** The default video codec: ffmpeg child processes per peer (found through FFMPEG_PATH or PATH). */
-export class FfmpegVideoCodec implements VideoCodec {
-  readonly name = 'ffmpeg-libvpx';
+export interface FfmpegVideoCodecOptions {
+  /**
+   * Which program decodes: `auto` (default) takes libvpx's `vpxdec` when it and `stdbuf` are
+   * installed (it passes each frame on at once) and ffmpeg otherwise; `ffmpeg` always ffmpeg.
+   */
+  decoder?: 'auto' | 'ffmpeg';
+}
 
-  constructor() {
+/**
+ * The default video codec: child processes per peer, found through FFMPEG_PATH / VPXDEC_PATH or
+ * PATH. ffmpeg encodes (libvpx, realtime); vpxdec decodes where installed, else ffmpeg.
+ */
+export class FfmpegVideoCodec implements VideoCodec {
+  readonly name: string;
+  private readonly decoder: Program;
+
+  constructor(options: FfmpegVideoCodecOptions = {}) {
     findFfmpeg(); // one clear error at Stream creation when ffmpeg is missing
+    const vpxdec = options.decoder === 'ffmpeg' ? undefined : findVpxdec();
+    this.decoder = vpxdec ? { name: 'vpxdec', ...vpxdec } : ffmpegProgram(FFMPEG_DECODER);
+    this.name = vpxdec ? 'vpxdec+ffmpeg-libvpx' : 'ffmpeg-libvpx';
   }
 
   createDecoder(onFrame: (frame: VideoFrame) => void, onError: (reason: string) => void): VideoDecoder {
-    return new FfmpegDecoder(onFrame, onError);
+    return new ProcessDecoder(this.decoder, onFrame, onError);
   }
 
   createEncoder(

@@ -14,9 +14,10 @@ import { decodeClip, makeClip, planeMeans, VideoTestPeer } from '../support/vide
 import { waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
 
-function ffmpegChildren(): number {
+/** Codec processes of this process: ffmpeg, and vpxdec where it decodes. */
+function codecChildren(): number {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg']).toString().trim().split('\n').filter(Boolean).length;
+    return execFileSync('pgrep', ['-P', String(process.pid), '^(ffmpeg|vpxdec)$']).toString().trim().split('\n').filter(Boolean).length;
   } catch {
     return 0; // pgrep exits 1 when nothing matches
   }
@@ -126,17 +127,17 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     expect(server.stream.status().active.webrtc).to.equal(1);
   });
 
-  it('frees its ffmpeg processes when the peer goes away', async () => {
+  it('frees its codec processes when the peer goes away', async () => {
     server = await startTestServer(invert, { modality: 'video' });
     const client = peer('cleanup');
     await client.connect();
     await client.play(makeClip({ width: WIDTH, height: HEIGHT, frames: 15 }), 20);
     await waitUntil(() => client.receivedFrames.length > 0, 5000, 'frames back');
-    expect(ffmpegChildren()).to.be.at.least(2);
+    expect(codecChildren()).to.be.at.least(2);
     await client.close();
     peers.length = 0;
     await waitUntil(() => server!.stream.status().total === 0, 5000, 'session end');
-    await waitUntil(() => ffmpegChildren() === 0, 3000, 'no ffmpeg left');
+    await waitUntil(() => codecChildren() === 0, 3000, 'no codec process left');
   });
 
   it('a video Stream refuses phone calls (TwiML that says so) and WebSocket clients', async () => {
