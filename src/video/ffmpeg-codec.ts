@@ -24,6 +24,9 @@ const FFMPEG_DECODER: Program['args'] = [
   '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1',
 ];
 
+/** A frame fed to a decoder this long ago that has not come out never will (ms). */
+const LOST_AFTER_MS = 500;
+
 /** A persistent codec process with pipes, stopped for good by `stopProcess()`. */
 function startProcess(program: Program, onStdout: (chunk: Buffer) => void, onExit: (reason: string) => void): Child {
   const child = spawn(program.command, program.args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -53,7 +56,8 @@ class ProcessDecoder implements VideoDecoder {
   private height = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private readonly timestamps: number[] = [];
+  /** Timestamps of the frames fed and not yet out, with when they were fed (performance.now()). */
+  private timestamps: { timestamp: number; fedAt: number }[] = [];
   private frameIndex = 0;
   private closed = false;
 
@@ -72,7 +76,14 @@ class ProcessDecoder implements VideoDecoder {
     const size = vp8KeyframeSize(vp8);
     if (size && (size.width !== this.width || size.height !== this.height)) this.restart(size.width, size.height);
     if (!this.child) return false; // no keyframe yet: the caller asks the sender for one
-    this.timestamps.push(timestamp);
+    // A frame the decoder could not decode (its reference was lost) never comes out; vpxdec then
+    // outputs nothing until the next keyframe. Forget such frames, or every later one would carry an
+    // older frame's timestamp.
+    const now = performance.now();
+    if (this.timestamps.length > 0 && now - this.timestamps[0]!.fedAt > LOST_AFTER_MS) {
+      this.timestamps = this.timestamps.filter((entry) => now - entry.fedAt <= LOST_AFTER_MS);
+    }
+    this.timestamps.push({ timestamp, fedAt: now });
     // IVF timestamps count frames (time base 1/30 from the header); one output frame per input frame.
     this.child.stdin.write(ivfFrame(vp8, this.frameIndex++));
     return true;
@@ -90,7 +101,7 @@ class ProcessDecoder implements VideoDecoder {
     this.height = height;
     this.pending = [];
     this.pendingBytes = 0;
-    this.timestamps.length = 0;
+    this.timestamps = [];
     this.frameIndex = 0;
     const child = startProcess(
       this.program,
@@ -114,7 +125,7 @@ class ProcessDecoder implements VideoDecoder {
       const owned = all.byteOffset === 0 && all.buffer.byteLength === frameBytes;
       const data = owned ? new Uint8Array(all.buffer, 0, frameBytes) : new Uint8Array(all.subarray(0, frameBytes));
       all = all.subarray(frameBytes);
-      this.onFrame({ width, height, format: 'i420', data, timestamp: this.timestamps.shift() ?? 0 });
+      this.onFrame({ width, height, format: 'i420', data, timestamp: this.timestamps.shift()?.timestamp ?? 0 });
     }
     this.pending = all.length ? [Buffer.from(all)] : [];
     this.pendingBytes = all.length;

@@ -58,4 +58,25 @@ describe('video decoders: vpxdec and ffmpeg behind the same codec', function () 
     const [ry, ru, rv] = planeMeans(reference[0]!.data, WIDTH, HEIGHT);
     expect([y, u, v].map((m, i) => Math.abs(m - [ry, ru, rv][i]!))).to.satisfy((d: number[]) => d.every((x) => x < 1));
   });
+
+  it('after a lost frame, the next keyframe comes out with its own timestamp (vpxdec outputs nothing in between)', async () => {
+    const gop = makeClip({ width: WIDTH, height: HEIGHT, frames: 16 }); // keyframes at 0 and 15
+    expect(gop[15]![0]! & 1, 'frame 15 is a keyframe').to.equal(0);
+    for (const codec of [new FfmpegVideoCodec(), new FfmpegVideoCodec({ decoder: 'ffmpeg' })]) {
+      const frames: VideoFrame[] = [];
+      const decoder = codec.createDecoder((frame) => frames.push(frame), () => {});
+      try {
+        for (let i = 0; i < 15; i++) if (i !== 3) decoder.decode(gop[i]!, i * 3000);
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        decoder.decode(gop[15]!, 15 * 3000);
+        decoder.decode(gop[15]!, 16 * 3000); // pushes the keyframe out of a decoder that holds one back
+        await waitUntil(() => frames.some((f) => f.timestamp >= 15 * 3000), 3000, `the keyframe out of ${codec.name}`);
+        const keyframe = frames.find((f) => f.timestamp >= 15 * 3000)!;
+        expect(keyframe.timestamp, codec.name).to.equal(15 * 3000);
+        expect(decoder.inFlight, codec.name).to.be.at.most(2);
+      } finally {
+        decoder.close();
+      }
+    }
+  });
 });
