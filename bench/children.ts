@@ -47,6 +47,33 @@ export function message<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
+/**
+ * Runs a load process (a bench/procs script) through its phases and samples around its media:
+ * `sample()` once the load reports `connected` and again when it reports its `result`. A phased load
+ * (load.ts ... phased) starts its media on `go` and hangs up on `close` (answering `closed`), so
+ * connecting and hanging up stay outside the two samples.
+ */
+export async function measureLoad<R, S>(
+  load: ChildProcess,
+  sample: () => Promise<S>,
+  phased: boolean,
+): Promise<{ result: R; before: S; after: S; wallS: number }> {
+  await message(load, 'connected');
+  const before = await sample();
+  const started = performance.now();
+  const finished = message<R>(load, 'result');
+  if (phased) load.send({ type: 'go' });
+  const result = await finished;
+  const wallS = (performance.now() - started) / 1000;
+  const after = await sample();
+  if (phased) {
+    const closed = message(load, 'closed');
+    load.send({ type: 'close' });
+    await closed;
+  }
+  return { result, before, after, wallS };
+}
+
 /** Runs a bench/procs script as a child process (TypeScript through tsx, IPC on). */
 export function spawnProc(script: string, args: string[], options: { gc?: boolean; env?: Record<string, string> } = {}): ChildProcess {
   return fork(path.join(HERE, 'procs', script), args, {

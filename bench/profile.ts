@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { message, spawnProc } from './children.js';
+import { measureLoad, message, spawnProc } from './children.js';
 
 interface ProfileNode {
   id: number;
@@ -24,16 +24,10 @@ const server = fork(path.join(here, 'procs/server.ts'), kind === 'bare' ? ['bare
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
 const { port } = await message<{ port: number }>(server, 'ready');
-// Only the media phase is kept: the profile's clock and hrtime are both the monotonic clock.
+// Only the media phase is kept: the profile's clock and hrtime are both the monotonic clock (µs).
 const generator = spawnProc('load.ts', [String(port), callsArg, secondsArg, 'phased']);
-await message(generator, 'connected');
-const mediaFrom = Number(process.hrtime.bigint() / 1000n);
-const finished = message<{ sent: number; received: number; late: number }>(generator, 'result');
-generator.send({ type: 'go' });
-const result = await finished;
-const mediaTo = Number(process.hrtime.bigint() / 1000n);
-generator.send({ type: 'close' });
-await message(generator, 'closed');
+const monotonicUs = async () => Number(process.hrtime.bigint() / 1000n);
+const { result, before: mediaFrom, after: mediaTo } = await measureLoad<{ sent: number; received: number; late: number }, number>(generator, monotonicUs, true);
 server.disconnect();
 await new Promise((resolve) => server.once('exit', resolve));
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;

@@ -3,7 +3,7 @@
  * against one server process, callstream (echo, and a 16 kHz PCM echo) and a bare `ws` echo as the
  * baseline, run in the same session. Server CPU per echoed frame comes from the server process only.
  */
-import { type BenchServer, cpuBetween, message, spawnProc, startServer } from './children.js';
+import { type BenchServer, cpuBetween, measureLoad, type ServerStats, spawnProc, startServer } from './children.js';
 import { type BenchResult, percentile } from './report.js';
 
 const SECONDS = 4;
@@ -15,7 +15,6 @@ interface LoadResult {
   late: number;
   maxLateMs: number;
 }
-
 
 interface Trial {
   calls: number;
@@ -33,20 +32,10 @@ interface Trial {
 
 async function trial(server: BenchServer, calls: number): Promise<Trial> {
   // Server CPU is read at the load generator's phase changes: connecting (setup), media, hanging up.
+  // The stats before the media also reset the latency samples.
   const idle = await server.stats();
   const generator = spawnProc('load.ts', [String(server.port), String(calls), String(SECONDS), 'phased']);
-  const connected = message(generator, 'connected');
-  await connected;
-  const before = await server.stats(); // also resets the latency samples
-  const started = performance.now();
-  const finished = message<LoadResult>(generator, 'result');
-  generator.send({ type: 'go' });
-  const result = await finished;
-  const wall = (performance.now() - started) / 1000;
-  const after = await server.stats();
-  const closed = message(generator, 'closed');
-  generator.send({ type: 'close' });
-  await closed;
+  const { result, before, after, wallS: wall } = await measureLoad<LoadResult, ServerStats>(generator, () => server.stats(), true);
   const cpuUs = cpuBetween(before, after);
   const delivered = result.received / Math.max(1, result.sent);
   return {

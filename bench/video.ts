@@ -11,7 +11,7 @@ import { makeClip, VideoTestPeer } from '../test/support/video.js';
 import { findVpxdec } from '../src/video/ffmpeg.js';
 import { FfmpegVideoCodec, type FfmpegVideoCodecOptions } from '../src/video/ffmpeg-codec.js';
 import { ivfFileHeader, ivfFrame } from '../src/video/ivf.js';
-import { cpuBetween, message, spawnProc, startServer } from './children.js';
+import { cpuBetween, measureLoad, type ServerStats, spawnProc, startServer } from './children.js';
 import type { BenchResult } from './report.js';
 
 const WIDTH = 640;
@@ -53,12 +53,7 @@ async function capacity(peers: number, seconds: number, decoder: Decoder): Promi
   const server = await startServer('server.ts', ['callstream', 'invert'], decoder === 'ffmpeg' ? { VPXDEC_PATH: 'none' } : {});
   try {
     const load = spawnProc('video-peers.ts', [server.url, String(peers), String(seconds), String(WIDTH), String(HEIGHT)]);
-    await message(load, 'connected');
-    const before = await server.stats();
-    const started = performance.now();
-    const result = await message<{ sent: number; received: number }>(load, 'result');
-    const wall = (performance.now() - started) / 1000;
-    const after = await server.stats();
+    const { result, before, after, wallS: wall } = await measureLoad<{ sent: number; received: number }, ServerStats>(load, () => server.stats(), false);
     const node = cpuBetween(before, after) / 1e6 / wall / peers;
     const ffmpeg = ((after.childrenCpu ?? 0) - (before.childrenCpu ?? 0)) / wall / peers;
     return { cpuPerPeer: node + ffmpeg, ffmpegPerPeer: ffmpeg, nodePerPeer: node, returned: result.received / result.sent };

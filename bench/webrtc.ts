@@ -4,7 +4,7 @@
  * cost per frame.
  */
 import { OpusCodec } from '../src/audio/opus.js';
-import { cpuBetween, message, spawnProc, startServer } from './children.js';
+import { cpuBetween, measureLoad, type ServerStats, spawnProc, startServer } from './children.js';
 import type { BenchResult } from './report.js';
 
 const PEERS = 20;
@@ -14,12 +14,7 @@ async function run(script: string, args: string[], codec: 'opus' | 'pcmu'): Prom
   const server = await startServer(script, args, { BENCH_CODEC: codec });
   try {
     const peers = spawnProc('peers.ts', [server.url, String(PEERS), String(SECONDS), codec]);
-    await message(peers, 'connected');
-    const before = await server.stats();
-    const started = performance.now();
-    const result = await message<{ sent: number; received: number }>(peers, 'result');
-    const wall = (performance.now() - started) / 1000;
-    const after = await server.stats();
+    const { result, before, after, wallS: wall } = await measureLoad<{ sent: number; received: number }, ServerStats>(peers, () => server.stats(), false);
     const cpu = cpuBetween(before, after) / 1e6;
     return { cpuPerPeer: cpu / wall / PEERS, delivered: result.received / Math.max(1, result.sent) };
   } finally {
