@@ -1,6 +1,5 @@
-import type { VideoFrame } from '../src/video/frame.js';
-
 import { endianness } from 'node:os';
+import type { VideoFrame } from '../src/video/frame.js';
 
 const INVERT_LUMA = Uint8Array.from({ length: 256 }, (_, y) => Math.min(255, Math.max(0, 251 - y)));
 const INVERT_CHROMA = Uint8Array.from({ length: 256 }, (_, c) => Math.min(255, 256 - c));

@@ -1,5 +1,12 @@
 import type { PauseDetector, SpeechScorer } from './pause-detector.js';
 
+/** RMS level of `samples` in dB relative to `fullScale` (1 for floats, 32768 for 16-bit PCM). */
+export function levelDb(samples: Float32Array | Int16Array, fullScale: number): number {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  return 10 * Math.log10(sum / samples.length / (fullScale * fullScale) + 1e-12);
+}
+
 export interface EnergyDetectorOptions {
   /** Level (dBFS) at and below which a window scores 0. Default -50. */
   silenceDb?: number;
@@ -26,9 +33,7 @@ export class EnergyDetector implements PauseDetector {
     return {
       windowSamples: sampleRate === 8000 ? 256 : 512,
       score(window: Float32Array): number {
-        let sum = 0;
-        for (let i = 0; i < window.length; i++) sum += window[i]! * window[i]!;
-        const db = 10 * Math.log10(sum / window.length + 1e-12);
+        const db = levelDb(window, 1);
         return Math.min(1, Math.max(0, (db - silenceDb) / (speechDb - silenceDb)));
       },
     };

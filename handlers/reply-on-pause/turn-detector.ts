@@ -1,14 +1,9 @@
 import { concatSamples } from '../../src/audio/framing.js';
+import { levelDb } from './energy-detector.js';
 import type { SpeechScorer } from './pause-detector.js';
 
 /** Audio not yet scored by the VAD may close a pause only this quiet (dBFS, RMS): line noise, no voice. */
 const QUIET_DB = -40;
-
-function levelDb(samples: Int16Array): number {
-  let sum = 0;
-  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
-  return 10 * Math.log10(sum / samples.length / (32768 * 32768) + 1e-12);
-}
 
 export interface TurnDetectorOptions {
   sampleRate: 8000 | 16000;
@@ -118,7 +113,7 @@ export class TurnDetector {
   private endOnQuietRemainder(events: TurnEvent[]): void {
     if (!this.talkingFlag || this.silenceStart === undefined || this.options.chunkMs || this.pending.length === 0) return;
     const receivedMs = ((this.samplesSeen + this.pending.length) * 1000) / this.options.sampleRate;
-    if (receivedMs - this.lastSpeechEnd < this.options.minSilenceMs || levelDb(this.pending) > QUIET_DB) return;
+    if (receivedMs - this.lastSpeechEnd < this.options.minSilenceMs || levelDb(this.pending, 32768) > QUIET_DB) return;
     this.endTurn(receivedMs, false, events);
   }
 

@@ -65,15 +65,20 @@ export class SessionRecorder {
     });
   }
 
+  /** Samples since the session started, by the clock (fractional). */
+  private clockSamples(time: number): number {
+    return ((time - this.session.startedAt) * this.writer.sampleRate) / 1000;
+  }
+
   /** The recording's position (samples) of a clock time. */
   private positionAt(time: number): number {
-    return Math.round(((time - this.session.startedAt) * this.writer.sampleRate) / 1000 + this.anchor.offset);
+    return Math.round(this.clockSamples(time) + this.anchor.offset);
   }
 
   private onInbound(frame: AudioFrame): void {
     const pcm = this.inbound.convert(frame);
     if (pcm.encoding !== 'pcm16') return;
-    const clockPosition = ((this.clock.now() - this.session.startedAt) * this.writer.sampleRate) / 1000;
+    const clockPosition = this.clockSamples(this.clock.now());
     // A frame arrives once its last sample was captured: the first one ends where it arrived.
     const position = this.inboundPosition ?? Math.max(0, Math.round(clockPosition) - pcm.samples.length);
     this.writer.write(0, position, pcm.samples);
@@ -95,16 +100,16 @@ export class SessionRecorder {
  * so that a sender whose clock runs a little slow is still followed.
  */
 class TimelineAnchor {
-  offset = 0;
-  private started = false;
+  private observedOffset: number | undefined;
   private static readonly decayPerSample = 0.002;
 
+  /** Samples to add to the clock's position; 0 until the first inbound frame. */
+  get offset(): number {
+    return this.observedOffset ?? 0;
+  }
+
   observe(observed: number, samples: number): void {
-    if (!this.started) {
-      this.started = true;
-      this.offset = observed;
-      return;
-    }
-    this.offset = Math.max(this.offset - TimelineAnchor.decayPerSample * samples, observed);
+    const previous = this.observedOffset;
+    this.observedOffset = previous === undefined ? observed : Math.max(previous - TimelineAnchor.decayPerSample * samples, observed);
   }
 }

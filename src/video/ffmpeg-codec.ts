@@ -1,19 +1,11 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { VideoCodec, VideoDecoder, VideoEncoder, VideoEncoderOptions } from './codec.js';
-import { findFfmpeg, findVpxdec } from './ffmpeg.js';
+import { findFfmpeg, findVpxdec, type Program } from './ffmpeg.js';
 import { type VideoFrame, i420Size } from './frame.js';
 import { IvfReader, ivfFileHeader, ivfFrame, vp8KeyframeSize } from './ivf.js';
 
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
-
-/** What runs as a codec process. */
-interface Program {
-  /** For error messages. */
-  name: string;
-  command: string;
-  args: string[];
-}
 
 const ffmpegProgram = (args: string[]): Program => ({ name: 'ffmpeg', command: findFfmpeg(), args: ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args] });
 
@@ -204,7 +196,7 @@ export class FfmpegVideoCodec implements VideoCodec {
   constructor(options: FfmpegVideoCodecOptions = {}) {
     findFfmpeg(); // one clear error at Stream creation when ffmpeg is missing
     const vpxdec = options.decoder === 'ffmpeg' ? undefined : findVpxdec();
-    this.decoder = vpxdec ? { name: 'vpxdec', ...vpxdec } : ffmpegProgram(FFMPEG_DECODER);
+    this.decoder = vpxdec ?? ffmpegProgram(FFMPEG_DECODER);
     this.name = vpxdec ? 'vpxdec+ffmpeg-libvpx' : 'ffmpeg-libvpx';
   }
 

@@ -4,6 +4,14 @@ import { CallstreamError } from '../errors.js';
 
 const found = new Map<string, string>();
 
+/** A program run as a codec process. */
+export interface Program {
+  /** For error messages. */
+  name: string;
+  command: string;
+  args: string[];
+}
+
 /** The first executable named `name` on PATH (or the one `override` names), or undefined. */
 export function findExecutable(name: string, override: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const key = `${name}|${override ?? ''}|${env.PATH ?? ''}`;
@@ -42,11 +50,11 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
  * at 30 fps), vpxdec does not. `VPXDEC_PATH` names it; `VPXDEC_PATH=none` turns it off. Undefined
  * when either program is missing.
  */
-export function findVpxdec(env: NodeJS.ProcessEnv = process.env): { command: string; args: string[] } | undefined {
+export function findVpxdec(env: NodeJS.ProcessEnv = process.env): Program | undefined {
   if (env.VPXDEC_PATH === 'none') return undefined;
   const vpxdec = findExecutable('vpxdec', env.VPXDEC_PATH, env);
   const stdbuf = findExecutable('stdbuf', undefined, env);
   if (!vpxdec || !stdbuf) return undefined;
   // --keep-going: a corrupt frame (a lost packet) is reported, not fatal.
-  return { command: stdbuf, args: ['-o0', vpxdec, '--keep-going', '--i420', '-o', '-', '-'] };
+  return { name: 'vpxdec', command: stdbuf, args: ['-o0', vpxdec, '--keep-going', '--i420', '-o', '-', '-'] };
 }
