@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StreamOptions } from '../../src/options.js';
+import { createTwilioClient, type TwilioClient } from '../../src/twilio/client.js';
 import { FakeCalls } from './fake-calls.js';
 import { sid } from './twilio-call.js';
 
@@ -152,6 +153,11 @@ export class FakeTwilioApi {
   /** Stream options giving a Stream REST access to this fake, and its auth token for signatures. */
   streamOptions(): Pick<StreamOptions, 'twilio' | 'twilioAuthToken'> {
     return { twilioAuthToken: this.authToken, twilio: { accountSid: this.accountSid, authToken: this.authToken, apiBaseUrl: this.url } };
+  }
+
+  /** A twilio REST client on this fake's account. */
+  client(): TwilioClient {
+    return createTwilioClient({ accountSid: this.accountSid, authToken: this.authToken, apiBaseUrl: this.url });
   }
 
   /** Environment pointing the twilio helper (and the CLI) at this fake, with the auth token. */

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CallstreamError } from '../../src/errors.js';
-import { createTwilioClient, type TwilioClient } from '../../src/twilio/client.js';
+import type { TwilioClient } from '../../src/twilio/client.js';
 import { findPhoneNumber } from '../../src/twilio/numbers.js';
 import { type FastphoneState, readState, writeState } from '../../tunnels/fastphone-state.js';
 import { pointNumber, restoreNumber } from '../../tunnels/registration.js';
@@ -23,7 +23,7 @@ describe('tunnels: pointing a number and putting it back', () => {
 
   beforeEach(async () => {
     api = await FakeTwilioApi.start();
-    client = createTwilioClient({ accountSid: api.accountSid, authToken: api.authToken, apiBaseUrl: api.url });
+    client = api.client();
     dir = await mkdtemp(path.join(os.tmpdir(), 'callstream-registration-'));
     stateFile = path.join(dir, '.callstream', 'fastphone-state.json');
     record = api.addNumber('+15550001111', { voice_url: 'https://old.example.com/voice', voice_method: 'GET', status_callback: 'https://old.example.com/status' });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EchoHandler } from '../../handlers/index.js';
 import { ManualClock } from '../../src/clock.js';
-import { createTwilioClient, type TwilioClient } from '../../src/twilio/client.js';
+import type { TwilioClient } from '../../src/twilio/client.js';
 import { twilioIceServers, twilioRtcConfiguration } from '../../src/twilio/ice-servers.js';
 import { type Coturn, startCoturn } from '../support/coturn.js';
 import { FakeTwilioApi } from '../support/fake-twilio.js';
@@ -15,7 +15,7 @@ describe('twilio: TURN relays from the Network Traversal Service', function () {
 
   beforeEach(async () => {
     api = await FakeTwilioApi.start();
-    client = createTwilioClient({ accountSid: api.accountSid, authToken: api.authToken, apiBaseUrl: api.url });
+    client = api.client();
   });
 
   afterEach(() => api.close());

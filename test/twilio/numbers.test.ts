@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CallstreamError } from '../../src/errors.js';
-import { createTwilioClient, type TwilioClient } from '../../src/twilio/client.js';
+import type { TwilioClient } from '../../src/twilio/client.js';
 import { checkRoutable, findPhoneNumber, listPhoneNumbers, normalizePhoneNumber, updateVoiceSettings } from '../../src/twilio/numbers.js';
 import { streamVoiceSettings } from '../../src/twilio/routing.js';
 import { FakeTwilioApi } from '../support/fake-twilio.js';
@@ -12,7 +12,7 @@ describe('twilio: phone numbers', () => {
 
   beforeEach(async () => {
     api = await FakeTwilioApi.start();
-    client = createTwilioClient({ accountSid: api.accountSid, authToken: api.authToken, apiBaseUrl: api.url });
+    client = api.client();
   });
 
   afterEach(() => api.close());
