@@ -107,7 +107,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     }
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
-    this.registry = new SessionRegistry(this.options.concurrencyLimit, this.clock);
+    this.registry = new SessionRegistry(this.options.concurrencyLimit);
     this.tokens = new CallTokens(this.clock, this.options.telephone.connectTimeoutMs);
     this.calls = new PhoneCalls(this);
     this.webrtc = new WebRtcPeers(this);
@@ -214,6 +214,11 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     return this.calls.control(callSid);
   }
 
+  /** @internal True while a phone session for `callSid` is live. */
+  hasLiveCall(callSid: string): boolean {
+    return this.calls.hasLive(callSid);
+  }
+
   /** A live session by id. */
   getSession(id: string): Session | undefined {
     return this.sessions.get(id);
@@ -275,6 +280,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       clock: this.clock,
       logger: this.logger,
       slot: opening.slot,
+      connectTimeoutMs: connectDeadline(options, opening.link.kind),
       timeLimitMs: options.timeLimitMs,
       leadMs: opening.leadMs,
       markEveryMs: opening.markEveryMs ?? 200,
@@ -318,6 +324,12 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     await this.calls.close();
     this.webrtc.closeAll('The server is shutting down.');
   }
+}
+
+/** How long a session of each transport may take from opening to connected media. */
+function connectDeadline(options: ResolvedOptions, transport: TransportKind): number {
+  if (transport === 'webrtc') return options.webrtc.connectTimeoutMs;
+  return transport === 'telephone' ? options.telephone.startTimeoutMs : options.websocket.startTimeoutMs;
 }
 
 function normalizePath(path: string): string {

@@ -1,4 +1,3 @@
-import type { Clock, TimerHandle } from '../clock.js';
 import type { TransportKind } from './types.js';
 
 /** A place held under the concurrency limit, by a live session or by a call about to connect. */
@@ -6,21 +5,17 @@ export interface Slot {
   readonly transport: TransportKind;
   /** Frees the place (idempotent). */
   release(): void;
-  /** Keeps the place for as long as the session lives: cancels the reservation deadline. */
-  confirm(): void;
 }
 
 /**
- * Counts every session of every transport against one concurrency limit. A phone call's place is
- * reserved at the webhook and released if its media stream never connects within a deadline.
+ * Counts every session of every transport against one concurrency limit. Whoever reserves a place
+ * hands it to the session it opens, which frees it when it ends; a phone call's place reserved at
+ * the webhook is freed by its call token's expiry if no media stream comes.
  */
 export class SessionRegistry {
-  private readonly held = new Set<SlotImpl>();
+  private readonly held = new Set<Slot>();
 
-  constructor(
-    readonly limit: number,
-    private readonly clock: Clock,
-  ) {}
+  constructor(readonly limit: number) {}
 
   /** Places in use, by transport. */
   counts(): Record<TransportKind, number> {
@@ -33,34 +28,12 @@ export class SessionRegistry {
     return this.held.size;
   }
 
-  /**
-   * Takes a place, or returns undefined at the limit. With `deadlineMs`, the place is freed unless
-   * `confirm()` is called in time.
-   */
-  reserve(transport: TransportKind, deadlineMs?: number): Slot | undefined {
+  /** Takes a place, or returns undefined at the limit. */
+  reserve(transport: TransportKind): Slot | undefined {
     if (this.held.size >= this.limit) return undefined;
-    const slot = new SlotImpl(transport, this.held);
-    this.held.add(slot);
-    if (deadlineMs !== undefined) slot.deadline = this.clock.after(deadlineMs, () => slot.release());
+    const held = this.held;
+    const slot: Slot = { transport, release: () => held.delete(slot) };
+    held.add(slot);
     return slot;
-  }
-}
-
-class SlotImpl implements Slot {
-  deadline: TimerHandle | undefined;
-
-  constructor(
-    readonly transport: TransportKind,
-    private readonly held: Set<SlotImpl>,
-  ) {}
-
-  release(): void {
-    this.deadline?.cancel();
-    this.held.delete(this);
-  }
-
-  confirm(): void {
-    this.deadline?.cancel();
-    this.deadline = undefined;
   }
 }

@@ -68,6 +68,8 @@ export interface SessionInit {
   clock: Clock;
   logger: Logger;
   slot?: Slot;
+  /** A session not started within this time after it was opened ends (`connect_timeout`). */
+  connectTimeoutMs?: number;
   timeLimitMs?: number;
   leadMs: number;
   markEveryMs: number;
@@ -135,6 +137,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly outbound: ToFormat;
   private readonly abort = new AbortController();
   private timeLimit: TimerHandle | undefined;
+  private connectDeadline: TimerHandle | undefined;
   private resolveEnded!: (info: StopInfo) => void;
   private inputValues: InputValues;
   private inputWaiters: ((values: InputValues) => void)[] = [];
@@ -190,6 +193,10 @@ export class Session extends EventEmitter<SessionEvents> {
         fail: (error, during) => this.fail(error, during),
       }, init.clock, this.log);
     }
+    const connectMs = init.connectTimeoutMs;
+    if (connectMs !== undefined) {
+      this.connectDeadline = init.clock.after(connectMs, () => this.end('connect_timeout', `Not connected within ${connectMs} ms.`));
+    }
   }
 
   /** Video frames received, handled and dropped (slow handler). */
@@ -237,7 +244,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.state !== 'new') return;
     this.state = 'live';
     this.startedAt = this.init.clock.now();
-    this.init.slot?.confirm();
+    this.connectDeadline?.cancel();
     if (this.init.timeLimitMs !== undefined) {
       this.timeLimit = this.init.clock.after(this.init.timeLimitMs, () =>
         this.end('time_limit', `The session reached its time limit of ${this.init.timeLimitMs! / 1000} s.`),
@@ -405,6 +412,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const wasStarted = this.state !== 'new';
     this.state = 'closed';
     this.timeLimit?.cancel();
+    this.connectDeadline?.cancel();
     this.abort.abort(new CallstreamError('SESSION_CLOSED', `Session ended: ${message}`));
     this.playback.close();
     this.video?.stop();

@@ -7,6 +7,8 @@ export type TransportKind = 'telephone' | 'webrtc' | 'websocket';
 export type EndReason =
   | 'remote_stop'
   | 'remote_closed'
+  /** The session never connected within its connect deadline. */
+  | 'connect_timeout'
   | 'handler_closed'
   | 'handler_error'
   | 'time_limit'

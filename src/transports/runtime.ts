@@ -23,6 +23,8 @@ export interface TransportRuntime {
   readonly accepting: boolean;
   /** Opens a session (not started) holding `slot`. */
   openSession(init: SessionOpening): Session;
+  /** True while a phone session for `callSid` is live. */
+  hasLiveCall(callSid: string): boolean;
   /** REST control (hang up, transfer) of a phone call, when the Stream has Twilio credentials. */
   callControl(callSid: string | undefined): CallControl | undefined;
 }

@@ -12,10 +12,12 @@ export interface PendingCall {
 
 /**
  * One-time tokens tying a media stream to the webhook that announced it. A token is issued with the
- * TwiML, taken once by the stream's `start`, and forgotten (its place freed) if no stream comes.
+ * TwiML, taken once by the stream's `start`, and forgotten (its place freed) if no stream comes. A
+ * CallSid has at most one token waiting: a repeated webhook gets the same one (`waitingFor`).
  */
 export class CallTokens {
   private readonly pending = new Map<string, { call: PendingCall; expiry: TimerHandle }>();
+  private readonly byCallSid = new Map<string, string>();
 
   constructor(
     private readonly clock: Clock,
@@ -29,11 +31,19 @@ export class CallTokens {
   issue(call: PendingCall): string {
     const token = randomBytes(24).toString('base64url');
     const expiry = this.clock.after(this.ttlMs, () => {
-      this.pending.delete(token);
+      this.forget(token, call);
       call.slot.release();
     });
     this.pending.set(token, { call, expiry });
+    if (call.call.callSid) this.byCallSid.set(call.call.callSid, token);
     return token;
+  }
+
+  /** The token (and what it stands for) still waiting for the stream of `callSid`, if any. */
+  waitingFor(callSid: string | undefined): { token: string; call: PendingCall } | undefined {
+    const token = callSid === undefined ? undefined : this.byCallSid.get(callSid);
+    const entry = token === undefined ? undefined : this.pending.get(token);
+    return entry && { token: token!, call: entry.call };
   }
 
   /**
@@ -47,9 +57,15 @@ export class CallTokens {
     if (!entry) return undefined;
     const expected = entry.call.call.callSid;
     if (expected && expected !== callSid) return 'other_call';
-    this.pending.delete(token);
+    this.forget(token, entry.call);
     entry.expiry.cancel();
     return entry.call;
+  }
+
+  private forget(token: string, call: PendingCall): void {
+    this.pending.delete(token);
+    const callSid = call.call.callSid;
+    if (callSid && this.byCallSid.get(callSid) === token) this.byCallSid.delete(callSid);
   }
 
   /** Frees every pending place (shutdown). */
@@ -59,5 +75,6 @@ export class CallTokens {
       call.slot.release();
     }
     this.pending.clear();
+    this.byCallSid.clear();
   }
 }

@@ -36,6 +36,27 @@ export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens,
       ctx.body = sayAndHangUpTwiml('Sorry, this service is video only. Please open it in a web browser.');
       return;
     }
+    const streamUrl = `${webSocketOrigin(origin)}${mountPath}/telephone/handler`;
+    const answer = (token: string, custom: Record<string, string>) =>
+      connectTwiml({
+        streamUrl,
+        statusCallback: `${origin}${mountPath}/telephone/status`,
+        parameters: { ...custom, [CALL_TOKEN_PARAMETER]: token },
+        greeting: options.telephone.greeting,
+        goodbye: options.telephone.goodbye,
+      });
+    // Idempotent per CallSid: a repeated webhook never takes a second place nor opens a second stream.
+    const waiting = tokens.waitingFor(params.CallSid);
+    if (waiting) {
+      log.debug('repeated webhook: the call still waits for its stream; same token');
+      ctx.body = answer(waiting.token, waiting.call.parameters);
+      return;
+    }
+    if (params.CallSid && runtime.hasLiveCall(params.CallSid)) {
+      log.warn('repeated webhook refused: this call already has a live media stream');
+      ctx.body = rejectTwiml('rejected');
+      return;
+    }
     const slot = runtime.accepting ? runtime.registry.reserve('telephone') : undefined;
     if (!slot) {
       log.warn({ limit: options.concurrencyLimit, accepting: runtime.accepting }, 'call rejected: busy (concurrency limit or shutting down)');
@@ -50,15 +71,7 @@ export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens,
       slot.release();
       throw error;
     }
-    const token = tokens.issue({ call, slot, parameters: custom });
-    const streamUrl = `${webSocketOrigin(origin)}${mountPath}/telephone/handler`;
-    ctx.body = connectTwiml({
-      streamUrl,
-      statusCallback: `${origin}${mountPath}/telephone/status`,
-      parameters: { ...custom, [CALL_TOKEN_PARAMETER]: token },
-      greeting: options.telephone.greeting,
-      goodbye: options.telephone.goodbye,
-    });
+    ctx.body = answer(tokens.issue({ call, slot, parameters: custom }), custom);
     log.debug({ from: call.from, to: call.to, streamUrl }, 'incoming call: stream TwiML sent');
   };
 }

@@ -68,6 +68,7 @@ export class MediaStreamConnection extends JsonSocketConnection {
     const token = customParameters[CALL_TOKEN_PARAMETER];
     delete customParameters[CALL_TOKEN_PARAMETER];
     const callSid = str(start.callSid);
+    if (callSid && this.runtime.hasLiveCall(callSid)) return this.refuse(CloseCode.policyViolation, 'This call already has a live media stream.');
 
     const pending = this.tokens.take(token, callSid);
     if (pending === 'other_call') return this.refuse(CloseCode.policyViolation, 'The call token belongs to another call.');

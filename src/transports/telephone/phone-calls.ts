@@ -27,6 +27,11 @@ export class PhoneCalls {
     return client && callSid ? twilioCallControl(client, callSid) : undefined;
   }
 
+  /** True while a phone session for `callSid` is live. */
+  hasLive(callSid: string): boolean {
+    return this.sessions.has(callSid);
+  }
+
   /** A phone session opened: its status callbacks now reach it, its outbound handle learns of it, Twilio may record it. */
   attach(session: Session): void {
     const callSid = session.facts.callSid;

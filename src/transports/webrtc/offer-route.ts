@@ -4,11 +4,11 @@ import { CallstreamError } from '../../errors.js';
 import { readJson } from '../../http/body.js';
 import type { TransportRuntime } from '../runtime.js';
 import { WebRtcPeer } from './peer.js';
+import { offerSdpProblem } from './offer-sdp.js';
 import { PendingCandidates } from './pending-candidates.js';
 
 /** Client-chosen ids (FastRTC's webrtc_id): short and plain, so they are safe in logs and URLs. */
 export const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const MAX_SDP_LENGTH = 60_000;
 
 /** FastRTC's failure answer: HTTP 200 so that its clients can read it. */
 function failed(ctx: Context, error: string, extra: Record<string, unknown> = {}): void {
@@ -49,17 +49,10 @@ export class WebRtcPeers {
   }
 
   private async offer(ctx: Context, id: string, sdp: unknown): Promise<void> {
-    if (typeof sdp !== 'string' || !sdp.startsWith('v=0') || sdp.length > MAX_SDP_LENGTH) {
-      throw badRequest(`sdp must be an SDP offer (starting with "v=0", at most ${MAX_SDP_LENGTH} characters).`);
-    }
-    const modality = this.runtime.options.modality;
-    if (modality !== 'video' && !/^m=audio /m.test(sdp)) throw badRequest('The offer has no audio (m=audio) section.');
-    if (modality !== 'audio' && !/^m=video /m.test(sdp)) throw badRequest(`This Stream serves ${modality}: the offer has no video (m=video) section.`);
-    const extra = modality === 'audio' ? /^m=video [1-9]/m : modality === 'video' ? /^m=audio [1-9]/m : undefined;
-    if (extra?.test(sdp) && !this.runtime.options.allowExtraTracks) {
-      throw badRequest(`The offer has a ${modality === 'audio' ? 'video' : 'audio'} track this ${modality} Stream does not serve (allowExtraTracks ignores such tracks).`);
-    }
     if (this.peers.has(id) || this.runtime.getSession(id)) return failed(ctx, 'connection_already_exists');
+    const { modality, allowExtraTracks } = this.runtime.options;
+    const problem = offerSdpProblem(sdp, modality, Boolean(allowExtraTracks));
+    if (problem !== undefined) throw badRequest(problem);
     if (!this.runtime.accepting) return failed(ctx, 'shutting_down');
     const slot = this.runtime.registry.reserve('webrtc');
     if (!slot) {
@@ -69,7 +62,7 @@ export class WebRtcPeers {
     const peer = new WebRtcPeer(this.runtime, { id, slot, remoteAddress: ctx.ip, onClosed: () => this.forget(peer) });
     this.peers.set(id, peer);
     try {
-      ctx.body = await peer.answer(sdp, this.pending.take(id));
+      ctx.body = await peer.answer(sdp as string, this.pending.take(id));
     } catch (error) {
       peer.close('The offer could not be answered.');
       throw error;

@@ -54,7 +54,6 @@ export class WebRtcPeer {
   private codec: RtpAudioCodec | undefined;
   private link: WebRtcLink | undefined;
   private reorder: ReorderBuffer | undefined;
-  private connectTimer: TimerHandle | undefined;
   private disconnectTimer: TimerHandle | undefined;
   private closed = false;
   private lastRtpAt = 0;
@@ -99,9 +98,6 @@ export class WebRtcPeer {
     }
     this.pc.onDataChannel.subscribe((channel) => this.onDataChannel(channel));
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
-    this.connectTimer = runtime.clock.after(webrtc.connectTimeoutMs, () => {
-      if (!this.session?.isLive) this.close(`No connection within ${webrtc.connectTimeoutMs} ms.`);
-    });
   }
 
   /** Applies the browser's offer and returns werift's answer (its ICE candidates included). */
@@ -109,15 +105,20 @@ export class WebRtcPeer {
     try {
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
     } catch (error) {
-      throw new CallstreamError('BAD_REQUEST', `The offer's SDP was refused: ${(error as Error).message}`, { cause: error });
+      this.log.debug({ err: error }, 'offer refused by the WebRTC stack');
+      throw new CallstreamError('BAD_REQUEST', "The offer's SDP could not be applied: check it is a complete offer from a WebRTC stack.", { cause: error });
     }
     for (const candidate of candidates) await this.addCandidate(candidate);
     try {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
     } catch (error) {
       // werift accepts some offers it then cannot answer (e.g. a media section without a=mid).
-      throw new CallstreamError('BAD_REQUEST', `The offer's SDP cannot be answered: ${(error as Error).message}`, { cause: error });
+      this.log.debug({ err: error }, 'offer not answerable by the WebRTC stack');
+      throw new CallstreamError('BAD_REQUEST', "The offer's SDP cannot be answered: check it is a complete offer from a WebRTC stack (each media section with a=mid).", { cause: error });
     }
+    // ICE can fail while the offer is being answered (an offer with no usable candidate): the peer is
+    // closed and its place freed already, so no session may be opened for it.
+    if (this.closed) throw new CallstreamError('BAD_REQUEST', 'The connection failed while the offer was answered: the offer has no usable ICE candidate.');
     let codec: RtpAudioCodec | undefined;
     if (this.hasAudio) {
       const negotiated = this.pc.getTransceivers().find((t) => t.kind === 'audio')?.codecs[0];
@@ -178,7 +179,6 @@ export class WebRtcPeer {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.connectTimer?.cancel();
     this.disconnectTimer?.cancel();
     this.inactivity?.cancel();
     this.reorder?.flush();
@@ -194,7 +194,6 @@ export class WebRtcPeer {
     if (state === 'connected') {
       this.disconnectTimer?.cancel();
       this.disconnectTimer = undefined;
-      this.connectTimer?.cancel();
       if (this.session && !this.session.isLive && !this.session.isClosed) {
         this.session.start();
         this.watchInactivity();
