@@ -1,0 +1,210 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { type Clock, systemClock } from '../clock.js';
+import { CallstreamError } from '../errors.js';
+import { RateLimiter, type RateLimitRule } from '../http/rate-limit.js';
+import type { TransportKind } from '../session/types.js';
+import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
+
+/** Messages kept for a key nobody holds yet, at most this many per key. */
+export const KEPT_PER_KEY = 50;
+
+interface HeldPlace {
+  transport: TransportKind;
+  /** The instance renewing it; undefined while a call announced by its webhook waits for its stream. */
+  holder: string | undefined;
+  expiresAt: number;
+}
+
+type CallRecord = { state: 'pending'; token: string } | { state: 'live'; placeId: string };
+
+interface TokenRecord {
+  announced: AnnouncedCall;
+  placeId: string;
+  expiresAt: number;
+}
+
+/** A call taken by its media stream: what the webhook left, and the place that moves to the taker. */
+export type HubTakenCall =
+  | { kind: 'taken'; announced: AnnouncedCall; placeId: string }
+  | { kind: 'other_call' }
+  | { kind: 'unknown' };
+
+/** What an instance attached to the hub answers with. */
+export interface HubMember {
+  onMessage: MessageHandler;
+  onTopic(topic: string, message: BusMessage): void;
+}
+
+/**
+ * The shared state of the instances of one process (or of a node:cluster primary and its workers):
+ * the same semantics as Redis gives a cluster, in memory. Leases expire on the hub's clock and are
+ * pruned as they are read; each instance renews what it holds (`renew`).
+ */
+export class MemoryHub {
+  private readonly places = new Map<string, HeldPlace>();
+  private readonly calls = new Map<string, CallRecord>();
+  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly owners = new Map<string, { instanceId: string; expiresAt: number }>();
+  private readonly kept = new Map<string, { message: BusMessage; expiresAt: number }[]>();
+  private readonly members = new Map<string, HubMember>();
+  private readonly topics = new EventEmitter();
+  private readonly buckets = new Map<string, RateLimiter>();
+
+  constructor(readonly clock: Clock = systemClock) {
+    this.topics.setMaxListeners(0);
+  }
+
+  /** An instance joins: messages for its keys and topic messages reach `member`. */
+  attach(instanceId: string, member: HubMember): void {
+    this.members.set(instanceId, member);
+  }
+
+  /** An instance leaves: what it holds is given back when `release`, else left to lapse (a crash). */
+  detach(instanceId: string, release: boolean): void {
+    this.members.delete(instanceId);
+    if (!release) return;
+    for (const [id, place] of this.places) if (place.holder === instanceId) this.releasePlace(id);
+    for (const [key, owner] of this.owners) if (owner.instanceId === instanceId) this.owners.delete(key);
+  }
+
+  acquirePlace(instanceId: string, transport: TransportKind, limit: number, leaseMs: number): string | undefined {
+    if (this.livePlaces() >= limit) return undefined;
+    const id = randomUUID();
+    this.places.set(id, { transport, holder: instanceId, expiresAt: this.clock.now() + leaseMs });
+    return id;
+  }
+
+  releasePlace(placeId: string): void {
+    this.places.delete(placeId);
+    for (const [callSid, record] of this.calls) {
+      if (record.state === 'live' && record.placeId === placeId) this.calls.delete(callSid);
+    }
+  }
+
+  counts(): PlaceCounts {
+    this.livePlaces();
+    const byTransport: Record<TransportKind, number> = { telephone: 0, webrtc: 0, websocket: 0 };
+    for (const place of this.places.values()) byTransport[place.transport]++;
+    return { byTransport, total: this.places.size };
+  }
+
+  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Announcement {
+    const callSid = announced.callSid;
+    const record = callSid === undefined ? undefined : this.calls.get(callSid);
+    if (record?.state === 'pending' && this.liveToken(record.token)) return { kind: 'repeated', token: record.token };
+    if (record?.state === 'live' && this.isLive(record.placeId)) return { kind: 'live' };
+    if (this.livePlaces() >= limit) return { kind: 'busy' };
+    const expiresAt = this.clock.now() + ttlMs;
+    const placeId = randomUUID();
+    const token = randomBytes(24).toString('base64url');
+    this.places.set(placeId, { transport: 'telephone', holder: undefined, expiresAt });
+    this.tokens.set(token, { announced, placeId, expiresAt });
+    if (callSid !== undefined) this.calls.set(callSid, { state: 'pending', token });
+    return { kind: 'issued', token };
+  }
+
+  takeCall(instanceId: string, token: string, callSid: string | undefined, leaseMs: number): HubTakenCall {
+    const record = this.liveToken(token);
+    if (!record) return { kind: 'unknown' };
+    const expected = record.announced.callSid;
+    if (expected !== undefined && expected !== callSid) return { kind: 'other_call' };
+    this.tokens.delete(token);
+    const place = this.places.get(record.placeId);
+    if (place) {
+      place.holder = instanceId;
+      place.expiresAt = this.clock.now() + leaseMs;
+    } else {
+      this.places.set(record.placeId, { transport: 'telephone', holder: instanceId, expiresAt: this.clock.now() + leaseMs });
+    }
+    if (expected !== undefined) this.calls.set(expected, { state: 'live', placeId: record.placeId });
+    return { kind: 'taken', announced: record.announced, placeId: record.placeId };
+  }
+
+  claim(instanceId: string, key: string, leaseMs: number): BusMessage[] | undefined {
+    const owner = this.owner(key);
+    if (owner !== undefined && owner !== instanceId) return undefined;
+    this.owners.set(key, { instanceId, expiresAt: this.clock.now() + leaseMs });
+    const now = this.clock.now();
+    const messages = (this.kept.get(key) ?? []).filter((kept) => kept.expiresAt > now).map((kept) => kept.message);
+    this.kept.delete(key);
+    return messages;
+  }
+
+  unclaim(instanceId: string, key: string): void {
+    if (this.owners.get(key)?.instanceId === instanceId) this.owners.delete(key);
+  }
+
+  /** Extends the leases of what an instance holds, and puts back what went missing. */
+  renew(instanceId: string, places: { id: string; transport: TransportKind }[], keys: string[], leaseMs: number): void {
+    const expiresAt = this.clock.now() + leaseMs;
+    for (const { id, transport } of places) this.places.set(id, { transport, holder: instanceId, expiresAt });
+    for (const key of keys) {
+      const owner = this.owner(key);
+      if (owner === undefined || owner === instanceId) this.owners.set(key, { instanceId, expiresAt });
+    }
+  }
+
+  async ask(key: string, message: BusMessage, options: AskOptions = {}): Promise<Delivery> {
+    const owner = this.owner(key);
+    if (owner === undefined) {
+      if (!options.keep) return { kind: 'absent' };
+      const list = this.kept.get(key) ?? [];
+      list.push({ message, expiresAt: this.clock.now() + (options.keepMs ?? 10_000) });
+      if (list.length > KEPT_PER_KEY) list.splice(0, list.length - KEPT_PER_KEY);
+      this.kept.set(key, list);
+      return { kind: 'kept' };
+    }
+    const member = this.members.get(owner);
+    if (!member) throw new CallstreamError('COORDINATION_UNAVAILABLE', `The instance holding "${key}" does not answer.`);
+    const value = await member.onMessage(key, message);
+    return { kind: 'replied', value: value === undefined ? null : JSON.parse(JSON.stringify(value)) };
+  }
+
+  publish(topic: string, message: BusMessage): void {
+    for (const member of this.members.values()) member.onTopic(topic, message);
+  }
+
+  bucket(name: string, rule: RateLimitRule): RateLimiter {
+    let limiter = this.buckets.get(name);
+    if (!limiter) {
+      limiter = new RateLimiter(rule, this.clock);
+      this.buckets.set(name, limiter);
+    }
+    return limiter;
+  }
+
+  private owner(key: string): string | undefined {
+    const owner = this.owners.get(key);
+    if (owner && owner.expiresAt <= this.clock.now()) {
+      this.owners.delete(key);
+      return undefined;
+    }
+    return owner?.instanceId;
+  }
+
+  private liveToken(token: string): TokenRecord | undefined {
+    const record = this.tokens.get(token);
+    if (record && record.expiresAt <= this.clock.now()) {
+      this.tokens.delete(token);
+      return undefined;
+    }
+    return record;
+  }
+
+  private isLive(placeId: string): boolean {
+    const place = this.places.get(placeId);
+    return place !== undefined && place.expiresAt > this.clock.now();
+  }
+
+  /** Drops lapsed places (and the call records tied to them); returns how many are held. */
+  private livePlaces(): number {
+    const now = this.clock.now();
+    for (const [id, place] of this.places) if (place.expiresAt <= now) this.releasePlace(id);
+    for (const [token, record] of this.tokens) if (record.expiresAt <= now) this.tokens.delete(token);
+    for (const [callSid, record] of this.calls) {
+      if (record.state === 'pending' && !this.tokens.has(record.token)) this.calls.delete(callSid);
+    }
+    return this.places.size;
+  }
+}

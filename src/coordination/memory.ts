@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { RateLimitRule } from '../http/rate-limit.js';
+import type { TransportKind } from '../session/types.js';
+import {
+  type AnnouncedCall,
+  type Announcement,
+  type AskOptions,
+  type BusMessage,
+  type Coordination,
+  type Delivery,
+  LEASE_MS,
+  type MessageHandler,
+  type Place,
+  type PlaceCounts,
+  type RateBucket,
+  RENEW_EVERY_MS,
+  type TakenCall,
+} from './coordination.js';
+import { MemoryHub } from './memory-hub.js';
+import { TopicListeners } from './topic-listeners.js';
+
+export interface MemoryCoordinationOptions {
+  /** The hub shared with other instances of this process; a private one by default. */
+  hub?: MemoryHub;
+  instanceId?: string;
+  /** The hub's clock by default. */
+  clock?: Clock;
+  leaseMs?: number;
+  renewEveryMs?: number;
+}
+
+/**
+ * Coordination inside one process: what a single instance uses when no cluster is configured, and
+ * what instances sharing a `MemoryHub` use in tests. Same contract as the Redis implementation.
+ */
+export class MemoryCoordination implements Coordination {
+  readonly kind = 'memory' as const;
+  readonly instanceId: string;
+  readonly healthy = true;
+  private readonly hub: MemoryHub;
+  private readonly clock: Clock;
+  private readonly leaseMs: number;
+  private readonly renewEveryMs: number;
+  private readonly places = new Map<string, MemoryPlace>();
+  private readonly claims = new Set<string>();
+  private readonly topics = new TopicListeners();
+  private handler: MessageHandler = (key) => {
+    throw new Error(`no message handler for "${key}"`);
+  };
+  private renewal: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(options: MemoryCoordinationOptions = {}) {
+    this.hub = options.hub ?? new MemoryHub(options.clock);
+    this.clock = options.clock ?? this.hub.clock;
+    this.instanceId = options.instanceId ?? randomUUID();
+    this.leaseMs = options.leaseMs ?? LEASE_MS;
+    this.renewEveryMs = options.renewEveryMs ?? RENEW_EVERY_MS;
+    this.hub.attach(this.instanceId, {
+      onMessage: (key, message) => this.handler(key, message),
+      onTopic: (topic, message) => this.topics.emit(topic, message),
+    });
+    this.scheduleRenewal();
+  }
+
+  async start(): Promise<void> {}
+
+  async acquirePlace(transport: TransportKind, limit: number): Promise<Place | undefined> {
+    const id = this.hub.acquirePlace(this.instanceId, transport, limit, this.leaseMs);
+    return id === undefined ? undefined : this.hold(id, transport);
+  }
+
+  async counts(): Promise<PlaceCounts> {
+    return this.hub.counts();
+  }
+
+  async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Promise<Announcement> {
+    return this.hub.announceCall(announced, limit, ttlMs);
+  }
+
+  async takeCall(token: string, callSid: string | undefined): Promise<TakenCall> {
+    const taken = this.hub.takeCall(this.instanceId, token, callSid, this.leaseMs);
+    if (taken.kind !== 'taken') return taken;
+    return { kind: 'taken', announced: taken.announced, place: this.hold(taken.placeId, 'telephone') };
+  }
+
+  async claim(key: string): Promise<unknown[] | undefined> {
+    const kept = this.hub.claim(this.instanceId, key, this.leaseMs);
+    if (kept) this.claims.add(key);
+    return kept;
+  }
+
+  unclaim(key: string): void {
+    if (!this.claims.delete(key)) return;
+    this.hub.unclaim(this.instanceId, key);
+  }
+
+  ask(key: string, message: BusMessage, options?: AskOptions): Promise<Delivery> {
+    return this.hub.ask(key, message, options);
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  publish(topic: string, message: BusMessage): void {
+    this.hub.publish(topic, message);
+  }
+
+  subscribe(topic: string, listener: (message: BusMessage) => void): () => void {
+    return this.topics.add(topic, listener);
+  }
+
+  rateBucket(name: string, rule: RateLimitRule): RateBucket {
+    const limiter = this.hub.bucket(name, rule);
+    return {
+      rule,
+      hit: async (key) => limiter.hit(key),
+      retryAfterMs: async (key) => limiter.retryAfterMs(key),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.renewal?.cancel();
+    this.places.clear();
+    this.claims.clear();
+    this.hub.detach(this.instanceId, true);
+  }
+
+  /** @internal Stops renewing and answering without giving anything back, as a killed process does. */
+  crash(): void {
+    this.closed = true;
+    this.renewal?.cancel();
+    this.hub.detach(this.instanceId, false);
+  }
+
+  private hold(id: string, transport: TransportKind): Place {
+    const place = new MemoryPlace(id, transport, () => {
+      if (this.places.delete(id)) this.hub.releasePlace(id);
+    });
+    this.places.set(id, place);
+    return place;
+  }
+
+  private scheduleRenewal(): void {
+    this.renewal = this.clock.after(this.renewEveryMs, () => {
+      if (this.closed) return;
+      const places = [...this.places.values()].map(({ id, transport }) => ({ id, transport }));
+      this.hub.renew(this.instanceId, places, [...this.claims], this.leaseMs);
+      this.scheduleRenewal();
+    });
+  }
+}
+
+class MemoryPlace implements Place {
+  constructor(
+    readonly id: string,
+    readonly transport: TransportKind,
+    readonly release: () => void,
+  ) {}
+}
