@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import type { Session } from '../session/session.js';
 import type { TransportKind } from '../session/types.js';
 import type { TransportRuntime } from './runtime.js';
-import { closeReason, CloseCode, parseJsonObject } from './wire.js';
+import { SocketWriter } from './socket-writer.js';
+import { CloseCode, parseJsonObject } from './wire.js';
 
 export interface JsonSocketOptions {
   transport: TransportKind;
@@ -25,15 +26,18 @@ export interface JsonSocketOptions {
 export abstract class JsonSocketConnection {
   protected session: Session | undefined;
   protected readonly log: Logger;
+  /** Everything sent to the peer goes through here (the session's link included): one bound for all of it. */
+  protected readonly writer: SocketWriter;
   private readonly startTimer: TimerHandle;
   private closed = false;
 
   constructor(
-    protected readonly ws: WebSocket,
+    ws: WebSocket,
     protected readonly runtime: TransportRuntime,
     private readonly options: JsonSocketOptions,
   ) {
     this.log = runtime.logger.child({ transport: options.transport, remoteAddress: options.remoteAddress });
+    this.writer = new SocketWriter(ws, this.log);
     this.startTimer = runtime.clock.after(options.startTimeoutMs, () =>
       this.refuse(CloseCode.policyViolation, `No start message within ${options.startTimeoutMs} ms.`),
     );
@@ -54,9 +58,9 @@ export abstract class JsonSocketConnection {
     this.session = session;
   }
 
-  /** Sends a JSON message if the socket is open. */
+  /** Sends a JSON message if the socket is open (through the bounded writer). */
   protected sendJson(message: unknown): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+    this.writer.send(JSON.stringify(message));
   }
 
   /** Closes the socket because the peer broke the protocol (logged once, told to the peer where it can hear). */
@@ -73,7 +77,7 @@ export abstract class JsonSocketConnection {
     this.closed = true;
     this.startTimer.cancel();
     if (lastMessage !== undefined) this.sendJson(lastMessage);
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
+    this.writer.close(code, reason);
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {

@@ -80,7 +80,7 @@ export class MediaStreamConnection extends JsonSocketConnection {
     const facts = callFacts(pending, { callSid, accountSid: str(start.accountSid), streamSid, customParameters }, this.remoteAddress);
     const { telephone } = this.runtime.options;
     const session = this.runtime.openSession({
-      link: new TelephoneLink(this.ws, streamSid, this.log, this.runtime.callControl(facts.callSid)),
+      link: new TelephoneLink(this.writer, streamSid, this.log, this.runtime.callControl(facts.callSid)),
       facts,
       slot,
       leadMs: telephone.leadMs,

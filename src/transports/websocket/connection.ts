@@ -73,7 +73,7 @@ export class WebSocketConnection extends JsonSocketConnection {
     this.wireFormat = formats.input;
     const session = this.runtime.openSession({
       id,
-      link: new WebSocketLink(this.ws, formats.input, formats.output),
+      link: new WebSocketLink(this.writer, formats.input, formats.output),
       facts: { customParameters: {}, remoteAddress: this.remoteAddress },
       slot,
       leadMs: this.runtime.options.websocket.leadMs,
