@@ -82,4 +82,14 @@ describe('reliability: peers that stop reading are cut, whatever the server writ
     await healthy.expectAlive(from, 5000);
     await healthy.hangUp();
   });
+
+  it('refuses a ping before start as bad input (1002, told why)', async () => {
+    const program = new AudioSocket(server.url);
+    await program.opened;
+    program.send({ event: 'ping' });
+    const closed = await program.closed;
+    expect(closed.code).to.equal(1002);
+    expect(program.messages.some((m) => m.event === 'pong'), 'answered with a pong').to.equal(false);
+    expect(program.messages.at(-1)).to.deep.include({ type: 'error', message: 'ping before start.' });
+  });
 });

@@ -38,6 +38,7 @@ export class WebSocketConnection extends JsonSocketConnection {
       case 'media':
         return this.onMedia(message);
       case 'ping':
+        if (!this.session) return this.refuse(CloseCode.protocolError, 'ping before start.');
         return this.sendJson({ event: 'pong' });
       case 'start':
         return this.onStart(message);
