@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import Router from '@koa/router';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
+import { ClientFaults } from './client-faults.js';
 import { type Clock, systemClock } from './clock.js';
 import { CallstreamError } from './errors.js';
 import { authorizeWith } from './http/access.js';
@@ -66,6 +67,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   readonly registry: SessionRegistry;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** @internal Where clients' misbehaviour is logged (rate-limited warnings). */
+  readonly clientFaults: ClientFaults;
   /** The VP8 codec of video and audio-video streams (ffmpeg unless given). */
   readonly videoCodec: VideoCodec | undefined;
   private readonly sessions = new Map<string, Session>();
@@ -107,6 +110,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     }
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
+    this.clientFaults = new ClientFaults(this.clock);
     this.registry = new SessionRegistry(this.options.concurrencyLimit, this.clock);
     this.tokens = new CallTokens(this.clock, this.options.telephone.connectTimeoutMs);
     this.calls = new PhoneCalls(this);

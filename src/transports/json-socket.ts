@@ -37,14 +37,15 @@ export abstract class JsonSocketConnection {
     private readonly options: JsonSocketOptions,
   ) {
     this.log = runtime.logger.child({ transport: options.transport, remoteAddress: options.remoteAddress });
-    this.writer = new SocketWriter(ws, this.log);
+    this.writer = new SocketWriter(ws, this.log, runtime.clientFaults);
     this.startTimer = runtime.clock.after(options.startTimeoutMs, () =>
       this.refuse(CloseCode.policyViolation, `No start message within ${options.startTimeoutMs} ms.`),
     );
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
-    ws.on('error', (error) => {
-      this.log.warn({ err: error }, 'socket error');
+    // ws reports what the peer broke (a frame over the limit, bad UTF-8, a bad opcode) and closes the socket itself.
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.runtime.clientFaults.warn(this.log, { error: error.code, reason: error.message, sessionId: this.session?.id }, 'socket closed: protocol error');
       this.session?.end('protocol_error', error.message);
     });
   }
@@ -66,7 +67,7 @@ export abstract class JsonSocketConnection {
   /** Closes the socket because the peer broke the protocol (logged once, told to the peer where it can hear). */
   protected refuse(code: number, reason: string): void {
     if (this.closed) return;
-    this.log.warn({ code, reason, sessionId: this.session?.id }, 'socket closed: protocol error');
+    this.runtime.clientFaults.warn(this.log, { code, reason, sessionId: this.session?.id }, 'socket closed: protocol error');
     this.closeWith(code, reason, this.options.tellPeer ? { type: 'error', message: reason } : undefined);
     this.session?.end('protocol_error', reason);
   }

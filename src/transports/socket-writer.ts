@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import type { ClientFaults } from '../client-faults.js';
 import type { Logger } from '../logger.js';
 import { closeReason } from './wire.js';
 
@@ -20,7 +21,7 @@ export const PENDING_MESSAGE_COST = 512;
  * The one way out to a WebSocket's peer: every message to it (media, marks, pongs, errors) and its
  * close go through here, so one bound holds for all of them. A peer whose unsent messages pass
  * `maxUnsentBytes` (bytes plus PENDING_MESSAGE_COST each) has stopped reading: it is terminated and
- * that is logged once.
+ * that is logged once, as a client fault.
  */
 export class SocketWriter {
   /** Messages handed to the socket whose write has not completed. */
@@ -33,6 +34,7 @@ export class SocketWriter {
   constructor(
     private readonly ws: WebSocket,
     private readonly log: Logger,
+    private readonly faults: ClientFaults,
     private readonly maxUnsentBytes = MAX_UNSENT_BYTES,
   ) {}
 
@@ -69,7 +71,7 @@ export class SocketWriter {
   private drop(): void {
     if (this.dropped) return;
     this.dropped = true;
-    this.log.warn({ unsentBytes: this.unsentBytes, limit: this.maxUnsentBytes }, 'peer dropped: it stopped reading what was sent to it');
+    this.faults.warn(this.log, { unsentBytes: this.unsentBytes, limit: this.maxUnsentBytes }, 'peer dropped: it stopped reading what was sent to it');
     this.ws.terminate();
   }
 }

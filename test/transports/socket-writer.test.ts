@@ -2,6 +2,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import WebSocket, { WebSocketServer } from 'ws';
+import { ClientFaults } from '../../src/client-faults.js';
+import { systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { SocketWriter } from '../../src/transports/socket-writer.js';
 import { socketLife } from '../support/socket-life.js';
@@ -43,7 +45,7 @@ describe('SocketWriter: one bounded way out to a WebSocket peer', () => {
     const received: string[] = [];
     client.on('message', (data) => received.push(data.toString()));
     const closed = new Promise<{ code: number; reason: string }>((resolve) => client.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    const writer = new SocketWriter(server, captureLogger(lines));
+    const writer = new SocketWriter(server, captureLogger(lines), new ClientFaults(systemClock));
     expect(writer.send('one')).to.equal(true);
     writer.sendTogether(['two', 'three']);
     writer.close(1000, 'x'.repeat(300));
@@ -58,7 +60,7 @@ describe('SocketWriter: one bounded way out to a WebSocket peer', () => {
   it('drops a peer that stopped reading once its unsent bytes pass the bound, and says so once without a stack', async () => {
     const { server, client, lines, close } = await pair();
     (client as unknown as { _socket: Socket })._socket.pause();
-    const writer = new SocketWriter(server, captureLogger(lines), 64 * 1024);
+    const writer = new SocketWriter(server, captureLogger(lines), new ClientFaults(systemClock), 64 * 1024);
     const message = 'm'.repeat(1024);
     let sent = 0;
     while (writer.send(message)) sent++;

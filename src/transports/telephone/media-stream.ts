@@ -52,7 +52,7 @@ export class MediaStreamConnection extends JsonSocketConnection {
         return;
       default:
         if (typeof message.event !== 'string') return this.refuse(CloseCode.protocolError, 'A message has no event field.');
-        if (!this.warnedUnknown) this.log.warn({ event: message.event.slice(0, 40) }, 'unknown media stream event ignored');
+        if (!this.warnedUnknown) this.runtime.clientFaults.warn(this.log, { event: message.event.slice(0, 40) }, 'unknown media stream event ignored');
         this.warnedUnknown = true;
     }
   }

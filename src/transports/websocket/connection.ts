@@ -67,7 +67,7 @@ export class WebSocketConnection extends JsonSocketConnection {
     if (this.runtime.getSession(id)) return this.refuse(CloseCode.policyViolation, `A session with id "${id}" already exists.`);
     const slot = this.runtime.accepting ? this.runtime.registry.reserve('websocket') : undefined;
     if (!slot) {
-      this.log.warn({ limit: this.runtime.options.concurrencyLimit }, 'websocket refused: concurrency limit reached');
+      this.runtime.clientFaults.warn(this.log, { limit: this.runtime.options.concurrencyLimit }, 'websocket refused: concurrency limit reached');
       const failed = { status: 'failed', meta: { error: 'concurrency_limit_reached', limit: this.runtime.options.concurrencyLimit } };
       return this.closeWith(CloseCode.tryAgainLater, 'concurrency_limit_reached', failed);
     }

@@ -12,7 +12,7 @@ export function webSocketRoute(runtime: TransportRuntime): Middleware {
     const ws = await ctx.ws!();
     if (runtime.options.modality === 'video') {
       ws.on('error', () => {});
-      const writer = new SocketWriter(ws, runtime.logger.child({ transport: 'websocket', remoteAddress: ctx.ip }));
+      const writer = new SocketWriter(ws, runtime.logger.child({ transport: 'websocket', remoteAddress: ctx.ip }), runtime.clientFaults);
       writer.send(JSON.stringify({ type: 'error', message: 'This Stream serves video only; the WebSocket carries audio. Use the page (WebRTC).' }));
       writer.close(CloseCode.policyViolation, 'video only');
       return;
