@@ -69,8 +69,9 @@ export class MediaStreamConnection extends JsonSocketConnection {
     delete customParameters[CALL_TOKEN_PARAMETER];
     const callSid = str(start.callSid);
 
-    const pending = this.tokens.take(token, callSid);
-    if (pending === 'other_call') return this.refuse(CloseCode.policyViolation, 'The call token belongs to another call.');
+    // Another call's token is refused as an unknown one: the reason must not tell a token is real.
+    const taken = this.tokens.take(token, callSid);
+    const pending = taken === 'other_call' ? undefined : taken;
     if (!pending && (this.runtime.options.twilioAuthToken || token !== undefined)) {
       return this.refuse(CloseCode.policyViolation, 'Missing, used or unknown call token: streams must follow the webhook.');
     }
