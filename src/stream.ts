@@ -5,7 +5,7 @@ import type { Middleware } from 'koa';
 import { ClientFaults } from './client-faults.js';
 import { type Clock, systemClock } from './clock.js';
 import { CallstreamError } from './errors.js';
-import { authorizeWith } from './http/access.js';
+import { authorizeWith, requireBearerToken } from './http/access.js';
 import { corsMiddleware } from './http/cors.js';
 import { httpErrors } from './http/errors.js';
 import { limitFailures, limitRequests, RateLimiter } from './http/rate-limit.js';
@@ -242,7 +242,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     const cors = corsMiddleware(this.options.cors);
     const browser = cors ? [cors.headers, guard] : [guard];
     router.use(httpErrors(this.logger));
-    // Twilio's routes are guarded by signatures; everything else by the authorize hook.
+    // Twilio's routes are guarded by signatures; everything else by the authorize hook (/metrics by metricsToken when set).
     router.all('/telephone/incoming', forgeries, incomingCallRoute(this, this.tokens, prefix));
     router.get('/telephone/handler', forgeries, mediaStreamRoute(this, this.tokens));
     router.post('/telephone/status', forgeries, statusCallbackRoute(this, this.calls));
@@ -257,7 +257,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     router.get('/status', ...browser, (ctx) => {
       ctx.body = this.status();
     });
-    router.get('/metrics', guard, async (ctx) => {
+    const metricsGuard = this.options.metricsToken ? requireBearerToken(this.options.metricsToken) : guard;
+    router.get('/metrics', metricsGuard, async (ctx) => {
       const { contentType, body } = await this.metrics.render();
       ctx.type = contentType;
       ctx.body = body;
