@@ -6,6 +6,7 @@ import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
 import type { TwilioRecordingOptions } from './twilio/call-recording.js';
 import { isTwilioClient, resolveTwilioClient, type TwilioClient, type TwilioOption } from './twilio/client.js';
+import { checkFrameAncestors } from './ui/security-headers.js';
 import type { VideoCodec } from './video/codec.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
@@ -71,6 +72,8 @@ export interface UiArgs {
   accentColor?: string;
   /** Show the DTMF keypad (default true). */
   keypad?: boolean;
+  /** Origins allowed to show the page in a frame (CSP frame-ancestors), e.g. `["https://app.example.com"]`. Default: none. */
+  frameAncestors?: string[];
 }
 
 /** How the page shows one output value. */
@@ -252,6 +255,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     throw new TypeError(`timeLimit must be a positive number of seconds or null; got ${String(timeLimit)}.`);
   }
   checkInputSpecs(options.additionalInputs ?? []);
+  checkFrameAncestors(options.uiArgs?.frameAncestors);
   const telephone = options.telephone ?? {};
   const webrtc = options.webrtc ?? {};
   if (webrtc.codec !== undefined && webrtc.codec !== 'opus' && webrtc.codec !== 'pcmu') {

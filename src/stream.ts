@@ -247,7 +247,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     router.get('/telephone/handler', forgeries, mediaStreamRoute(this, this.tokens));
     router.post('/telephone/status', forgeries, statusCallbackRoute(this, this.calls));
     router.get('/', guard, (ctx, next) => this.ui(ctx, next));
-    router.get('/static/:file', guard, pageAssets());
+    router.get('/static/:file', guard, pageAssets(this.options));
     router.post('/webrtc/offer', ...browser, offerLimit, this.webrtc.route());
     router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(this.options.rtcConfiguration));
     router.get('/websocket/offer', guard, webSocketRoute(this));
