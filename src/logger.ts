@@ -29,6 +29,14 @@ export function createLogger(options: { level?: string; name?: string; destinati
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
+/**
+ * A URL as callstream logs it: without its query string or fragment, where clients (and careless
+ * proxies) put tokens and secrets. Text that is not a URL is cut at the first `?` or `#` all the same.
+ */
+export function urlForLog(url: string): string {
+  return url.replace(/[?#][\s\S]*$/, '');
+}
+
 /** A logger that writes nothing (tests, embedding). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });

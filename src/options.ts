@@ -6,6 +6,7 @@ import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
 import type { TwilioRecordingOptions } from './twilio/call-recording.js';
 import { isTwilioClient, resolveTwilioClient, type TwilioClient, type TwilioOption } from './twilio/client.js';
+import { checkFrameAncestors } from './ui/security-headers.js';
 import type { VideoCodec } from './video/codec.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
@@ -71,6 +72,8 @@ export interface UiArgs {
   accentColor?: string;
   /** Show the DTMF keypad (default true). */
   keypad?: boolean;
+  /** Origins allowed to show the page in a frame (CSP frame-ancestors), e.g. `["https://app.example.com"]`. Default: none. */
+  frameAncestors?: string[];
 }
 
 /** How the page shows one output value. */
@@ -186,10 +189,17 @@ export interface StreamOptions {
   /** Folds a new AdditionalOutputs into the state clients see (FastRTC's additional_outputs_handler). */
   additionalOutputsHandler?: (previous: unknown, ...values: unknown[]) => unknown;
   /**
-   * Guards the page, the offer route, the WebSocket, the input hook, the outputs and the status route
-   * (not the Twilio routes, which signatures guard). Return false to refuse with 401.
+   * Guards the page, the offer route, the WebSocket, the input hook, the outputs, the status route and
+   * /metrics unless `metricsToken` is set (not the Twilio routes, which signatures guard). Return false
+   * to refuse with 401.
    */
   authorize?: (ctx: Context) => boolean | Promise<boolean>;
+  /**
+   * A bearer token for `GET {path}/metrics` (a Prometheus scrape config's `authorization`): when set,
+   * the route answers only requests with `Authorization: Bearer <token>` (compared in constant time),
+   * in place of `authorize`. Without it and without `authorize`, /metrics is public. Default: none.
+   */
+  metricsToken?: string;
   websocket?: WebSocketOptions;
   /** Records every session to `<directory>/<sessionId>.wav` (stereo: caller left, handler right). */
   record?: RecordOptions;
@@ -224,6 +234,7 @@ export interface ResolvedOptions {
   additionalOutputs: OutputSpec[];
   additionalOutputsHandler: StreamOptions['additionalOutputsHandler'];
   authorize: StreamOptions['authorize'];
+  metricsToken: string | undefined;
   record: RecordOptions | undefined;
   allowExtraTracks: boolean;
   maxQueuedMs: number;
@@ -244,10 +255,14 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     throw new TypeError(`timeLimit must be a positive number of seconds or null; got ${String(timeLimit)}.`);
   }
   checkInputSpecs(options.additionalInputs ?? []);
+  checkFrameAncestors(options.uiArgs?.frameAncestors);
   const telephone = options.telephone ?? {};
   const webrtc = options.webrtc ?? {};
   if (webrtc.codec !== undefined && webrtc.codec !== 'opus' && webrtc.codec !== 'pcmu') {
     throw new TypeError(`webrtc.codec must be "opus" or "pcmu"; got ${String(webrtc.codec)}.`);
+  }
+  if (options.metricsToken !== undefined && !(typeof options.metricsToken === 'string' && /^[\x21-\x7e]+$/.test(options.metricsToken))) {
+    throw new TypeError('metricsToken must be a non-empty string of visible ASCII characters (it is sent as "Authorization: Bearer <token>").');
   }
   const leadMs = telephone.leadMs ?? 160;
   if (leadMs < 20) throw new TypeError(`telephone.leadMs must be at least 20 (one frame); got ${leadMs}.`);
@@ -292,6 +307,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     additionalOutputs: options.additionalOutputs ?? [],
     additionalOutputsHandler: options.additionalOutputsHandler,
     authorize: options.authorize,
+    metricsToken: options.metricsToken,
     record: options.record,
     allowExtraTracks: options.allowExtraTracks ?? false,
     maxQueuedMs: options.maxQueuedMs ?? 300_000,

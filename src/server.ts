@@ -13,7 +13,7 @@ import type Koa from 'koa';
  * the socket (so a refusal such as 403 still reaches the client). Such a socket is bounded all the
  * same: an upgrade must be a GET (its body would never reach the route) and must be answered within
  * `headersTimeout`, else the socket is dropped. Unless `options` say otherwise, `headersTimeout` is
- * 20 s and `requestTimeout` 30 s.
+ * 20 s and `requestTimeout` 30 s, checked every second (see requestTimeouts).
  */
 export function createHttpServer(app: Koa, options: http.ServerOptions = {}): http.Server {
   const callback = app.callback();
@@ -44,11 +44,17 @@ export function createHttpServer(app: Koa, options: http.ServerOptions = {}): ht
 /**
  * Tighter than Node's defaults (60 s for headers, 300 s for a request): callstream's bodies are at
  * most 64 KiB, so 20 s for the headers and 30 s for the whole request leave slow clients plenty.
+ *
+ * Node enforces both only when it checks its connections, every `connectionsCheckingInterval`
+ * (default 30 s, so a 20 s timeout could run to 50 s). Unless given, the interval is a tenth of the
+ * shorter timeout, at most a second: a timeout holds to within 10% or a second.
  */
-function requestTimeouts(options: http.ServerOptions): { headersTimeout: number; requestTimeout: number } {
+function requestTimeouts(options: http.ServerOptions): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
   const requestTimeout = options.requestTimeout ?? 30_000;
   const headersTimeout = options.headersTimeout ?? (requestTimeout > 0 ? Math.min(20_000, requestTimeout) : 20_000);
-  return { headersTimeout, requestTimeout };
+  const timeouts = [headersTimeout, requestTimeout].filter((ms) => ms > 0);
+  const derived = timeouts.length > 0 ? Math.max(10, Math.min(1000, Math.floor(Math.min(...timeouts) / 10))) : 30_000;
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval: options.connectionsCheckingInterval ?? derived };
 }
 
 /** Answers an upgrade request on its raw socket, then closes the socket. */

@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import Router from '@koa/router';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
+import { ClientFaults } from './client-faults.js';
 import { type Clock, systemClock } from './clock.js';
 import { CallstreamError } from './errors.js';
-import { authorizeWith } from './http/access.js';
+import { authorizeWith, requireBearerToken } from './http/access.js';
 import { corsMiddleware } from './http/cors.js';
 import { httpErrors } from './http/errors.js';
 import { limitFailures, limitRequests, RateLimiter } from './http/rate-limit.js';
@@ -66,6 +67,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   readonly registry: SessionRegistry;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** @internal Where clients' misbehaviour is logged (rate-limited warnings). */
+  readonly clientFaults: ClientFaults;
   /** The VP8 codec of video and audio-video streams (ffmpeg unless given). */
   readonly videoCodec: VideoCodec | undefined;
   private readonly sessions = new Map<string, Session>();
@@ -107,6 +110,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     }
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
+    this.clientFaults = new ClientFaults(this.clock);
     this.registry = new SessionRegistry(this.options.concurrencyLimit);
     this.tokens = new CallTokens(this.clock, this.options.telephone.connectTimeoutMs);
     this.calls = new PhoneCalls(this);
@@ -243,12 +247,12 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     const cors = corsMiddleware(this.options.cors);
     const browser = cors ? [cors.headers, guard] : [guard];
     router.use(httpErrors(this.logger));
-    // Twilio's routes are guarded by signatures; everything else by the authorize hook.
+    // Twilio's routes are guarded by signatures; everything else by the authorize hook (/metrics by metricsToken when set).
     router.all('/telephone/incoming', forgeries, incomingCallRoute(this, this.tokens, prefix));
     router.get('/telephone/handler', forgeries, mediaStreamRoute(this, this.tokens));
     router.post('/telephone/status', forgeries, statusCallbackRoute(this, this.calls));
     router.get('/', guard, (ctx, next) => this.ui(ctx, next));
-    router.get('/static/:file', guard, pageAssets());
+    router.get('/static/:file', guard, pageAssets(this.options));
     router.post('/webrtc/offer', ...browser, offerLimit, this.webrtc.route());
     router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(this.options.rtcConfiguration));
     router.get('/websocket/offer', guard, webSocketRoute(this));
@@ -258,7 +262,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     router.get('/status', ...browser, (ctx) => {
       ctx.body = this.status();
     });
-    router.get('/metrics', guard, async (ctx) => {
+    const metricsGuard = this.options.metricsToken ? requireBearerToken(this.options.metricsToken) : guard;
+    router.get('/metrics', metricsGuard, async (ctx) => {
       const { contentType, body } = await this.metrics.render();
       ctx.type = contentType;
       ctx.body = body;

@@ -16,7 +16,8 @@ Options:
   --trust-proxy  Honour X-Forwarded-Proto/Host (env TRUST_PROXY=1; on Heroku-style hosts).
   -h, --help     Show this help.
 
-Environment: PUBLIC_URL, TWILIO_AUTH_TOKEN (signature checks), DRAIN_MS, LOG_LEVEL.
+Environment: PUBLIC_URL, TWILIO_AUTH_TOKEN (signature checks), METRICS_TOKEN (a bearer token
+for /metrics, public without it), DRAIN_MS, LOG_LEVEL.
 
 ${EXIT_CODES_HELP}`;
 

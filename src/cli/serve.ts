@@ -27,8 +27,10 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   const logger = options.logger ?? createLogger();
   const app = new Koa();
   app.proxy = options.trustProxy;
-  const stream = createDemoStream(options.handler, { logger });
+  const metricsToken = process.env.METRICS_TOKEN || undefined;
+  const stream = createDemoStream(options.handler, { logger, metricsToken });
   stream.mount(app);
+  if (!metricsToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
   const running = await listen(app, options.host, options.port);
   logger.info({ url: running.url, handler: options.handler, trustProxy: options.trustProxy }, 'callstream demo server listening');
   return {

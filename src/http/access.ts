@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { CallstreamError } from '../errors.js';
 import type { Session } from '../session/session.js';
@@ -16,6 +16,29 @@ export function authorizeWith(authorize: ((ctx: Context) => boolean | Promise<bo
     }
     await next();
   };
+}
+
+/**
+ * Refuses with 401 (`WWW-Authenticate: Bearer`) unless the request carries `Authorization: Bearer
+ * <token>`. Both sides are hashed before a constant-time compare, so neither the token nor its
+ * length shows in the timing.
+ */
+export function requireBearerToken(token: string): Middleware {
+  const expected = sha256(token);
+  return async (ctx, next) => {
+    const given = /^Bearer ([\x21-\x7e]+)$/i.exec(ctx.get('authorization'))?.[1];
+    if (given === undefined || !timingSafeEqual(sha256(given), expected)) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer');
+      ctx.body = { error: 'UNAUTHORIZED', message: 'This route requires Authorization: Bearer <token>.' };
+      return;
+    }
+    await next();
+  };
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
 }
 
 function sameSecret(given: string, actual: string): boolean {

@@ -18,12 +18,31 @@ export function statusOf(error: unknown): number {
   return explicit ?? STATUS_BY_CODE[error.code] ?? 500;
 }
 
-/** Turns thrown errors into clear JSON answers: 4xx for the caller's mistakes, 500 (logged) for ours. */
+/**
+ * Network errors that mean the client went away (a reset, a broken pipe) or was cut for being too slow
+ * (Node's request timeout, which answers 408 itself): the client's doing, not a fault of the server.
+ */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP_REQUEST_TIMEOUT']);
+
+/** True for an error that only says the client's connection is gone (see CLIENT_GONE). */
+export function clientWentAway(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && CLIENT_GONE.has(code);
+}
+
+/**
+ * Turns thrown errors into clear JSON answers: 4xx for the caller's mistakes (logged at debug), 500
+ * (logged as an error, with its stack) for ours. A client that went away gets no answer and a debug line.
+ */
 export function httpErrors(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
+      if (clientWentAway(error)) {
+        logger.debug({ code: (error as { code: string }).code, path: ctx.path }, 'request cut: the client went away or was too slow');
+        return;
+      }
       if (isCallstreamError(error)) {
         ctx.status = statusOf(error);
         ctx.body = { error: error.code, message: error.message };

@@ -2,12 +2,10 @@ import type Koa from 'koa';
 import type { Context } from 'koa';
 import websocket from 'koa-easy-ws';
 import type { Logger } from '../logger.js';
+import { clientWentAway } from './errors.js';
 
 /** Largest WebSocket message accepted (a Twilio media message is ~400 bytes). */
 export const MAX_WS_PAYLOAD = 64 * 1024;
-
-/** Network errors that mean the client went away (a reset, a broken pipe), not a fault of the app. */
-const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 const enabled = new WeakSet<Koa>();
 
@@ -17,8 +15,9 @@ const enabled = new WeakSet<Koa>();
  *
  * Koa prints every error it emits to stderr when the app has no `error` listener, and it tracks an
  * upgraded socket for as long as the call lasts: a caller whose connection resets would print a stack
- * trace. So an app without a listener gets one that logs through `logger`: clients that went away at
- * debug, anything else as Koa would report it (not 404s, not exposed errors), as an error.
+ * trace. So an app without a listener gets one that logs through `logger`: clients that went away (or
+ * were cut by a timeout) at debug, anything else as Koa would report it (not 404s, not exposed
+ * errors), as an error.
  */
 export function useWebSockets(app: Koa, logger?: Logger): void {
   if (enabled.has(app)) return;
@@ -26,7 +25,7 @@ export function useWebSockets(app: Koa, logger?: Logger): void {
   app.use(websocket('ws', { wsOptions: { maxPayload: MAX_WS_PAYLOAD, perMessageDeflate: false } }));
   if (logger && app.listenerCount('error') === 0) {
     app.on('error', (err: Error & { code?: string; status?: number; expose?: boolean }, ctx?: Koa.Context) => {
-      if (CLIENT_GONE.has(err.code ?? '')) logger.debug({ code: err.code, path: ctx?.path }, 'client connection lost');
+      if (clientWentAway(err)) logger.debug({ code: err.code, path: ctx?.path }, 'client connection lost');
       else if (err.status !== 404 && !err.expose) logger.error({ err, path: ctx?.path }, 'request failed');
     });
   }

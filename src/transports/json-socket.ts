@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import type { Session } from '../session/session.js';
 import type { TransportKind } from '../session/types.js';
 import type { TransportRuntime } from './runtime.js';
-import { closeReason, CloseCode, parseJsonObject } from './wire.js';
+import { SocketWriter } from './socket-writer.js';
+import { CloseCode, parseJsonObject } from './wire.js';
 
 export interface JsonSocketOptions {
   transport: TransportKind;
@@ -25,22 +26,26 @@ export interface JsonSocketOptions {
 export abstract class JsonSocketConnection {
   protected session: Session | undefined;
   protected readonly log: Logger;
+  /** Everything sent to the peer goes through here (the session's link included): one bound for all of it. */
+  protected readonly writer: SocketWriter;
   private readonly startTimer: TimerHandle;
   private closed = false;
 
   constructor(
-    protected readonly ws: WebSocket,
+    ws: WebSocket,
     protected readonly runtime: TransportRuntime,
     private readonly options: JsonSocketOptions,
   ) {
     this.log = runtime.logger.child({ transport: options.transport, remoteAddress: options.remoteAddress });
+    this.writer = new SocketWriter(ws, this.log, runtime.clientFaults);
     this.startTimer = runtime.clock.after(options.startTimeoutMs, () =>
       this.refuse(CloseCode.policyViolation, `No start message within ${options.startTimeoutMs} ms.`),
     );
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
-    ws.on('error', (error) => {
-      this.log.warn({ err: error }, 'socket error');
+    // ws reports what the peer broke (a frame over the limit, bad UTF-8, a bad opcode) and closes the socket itself.
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.runtime.clientFaults.warn(this.log, { error: error.code, reason: error.message, sessionId: this.session?.id }, 'socket closed: protocol error');
       this.session?.end('protocol_error', error.message);
     });
   }
@@ -54,15 +59,15 @@ export abstract class JsonSocketConnection {
     this.session = session;
   }
 
-  /** Sends a JSON message if the socket is open. */
+  /** Sends a JSON message if the socket is open (through the bounded writer). */
   protected sendJson(message: unknown): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+    this.writer.send(JSON.stringify(message));
   }
 
   /** Closes the socket because the peer broke the protocol (logged once, told to the peer where it can hear). */
   protected refuse(code: number, reason: string): void {
     if (this.closed) return;
-    this.log.warn({ code, reason, sessionId: this.session?.id }, 'socket closed: protocol error');
+    this.runtime.clientFaults.warn(this.log, { code, reason, sessionId: this.session?.id }, 'socket closed: protocol error');
     this.closeWith(code, reason, this.options.tellPeer ? { type: 'error', message: reason } : undefined);
     this.session?.end('protocol_error', reason);
   }
@@ -73,7 +78,7 @@ export abstract class JsonSocketConnection {
     this.closed = true;
     this.startTimer.cancel();
     if (lastMessage !== undefined) this.sendJson(lastMessage);
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
+    this.writer.close(code, reason);
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {

@@ -1,3 +1,4 @@
+import type { ClientFaults } from '../client-faults.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
@@ -13,6 +14,8 @@ export interface TransportRuntime {
   readonly registry: SessionRegistry;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Where clients' misbehaviour is logged: rate-limited warnings, never errors or stacks. */
+  readonly clientFaults: ClientFaults;
   /** The Stream's handler (its declared formats matter to some transports). */
   readonly handler: AudioHandler;
   /** The VP8 codec, for video and audio-video streams. */

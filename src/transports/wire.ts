@@ -61,16 +61,3 @@ export function closeCodeFor(reason: EndReason): number {
       return CloseCode.normal;
   }
 }
-
-/**
- * Outbound bytes a WebSocket may hold unsent before its peer counts as not reading (about two
- * minutes of phone audio as JSON). Past it the socket is dropped: memory stays bounded.
- */
-export const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
-
-/** True (and the socket destroyed) when a peer has stopped reading what we send it. */
-export function droppedForNotReading(ws: { bufferedAmount: number; terminate(): void }): boolean {
-  if (ws.bufferedAmount <= MAX_UNSENT_BYTES) return false;
-  ws.terminate();
-  return true;
-}

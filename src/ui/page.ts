@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Context, Middleware } from 'koa';
 import { defaultInputs } from '../inputs/spec.js';
 import type { ResolvedOptions } from '../options.js';
+import { pageSecurityHeaders } from './security-headers.js';
 
 const STATIC_DIR = new URL('./static/', import.meta.url);
 const ASSETS: Record<string, string> = {
@@ -27,6 +28,7 @@ function escapeHtml(text: string): string {
  */
 export function builtInPage(options: ResolvedOptions, base: string): Middleware {
   const ui = options.uiArgs;
+  const headers = pageSecurityHeaders(ui.frameAncestors);
   const title = ui.title ?? 'callstream';
   const pageConfig = {
     base,
@@ -53,12 +55,14 @@ export function builtInPage(options: ResolvedOptions, base: string): Middleware 
     };
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
+    ctx.set(headers);
     ctx.body = files().get('index.html')!.replace(/\{\{(\w+)\}\}/g, (_, key: string) => replacements[key] ?? '');
   };
 }
 
-/** `GET {path}/static/:file`: the page's script and style. */
-export function pageAssets(): Middleware {
+/** `GET {path}/static/:file`: the page's script and style, with the page's security headers. */
+export function pageAssets(options: ResolvedOptions): Middleware {
+  const headers = pageSecurityHeaders(options.uiArgs.frameAncestors);
   return (ctx: Context) => {
     const name = (ctx.params as { file?: string } | undefined)?.file ?? '';
     const type = ASSETS[name];
@@ -68,6 +72,7 @@ export function pageAssets(): Middleware {
     }
     ctx.type = type;
     ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.set(headers);
     ctx.body = files().get(name);
   };
 }

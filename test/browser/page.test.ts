@@ -35,6 +35,15 @@ async function audioStats(page: Page): Promise<AudioStats> {
   });
 }
 
+/** Collects what the browser refuses under the page's Content-Security-Policy (reported on the console). */
+function policyViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
+}
+
 describe('the built-in page in headless Chromium', function () {
   this.timeout(60000);
   let browser: Browser;
@@ -62,6 +71,7 @@ describe('the built-in page in headless Chromium', function () {
 
   it('starts a call with Opus, hears the echo, and ends it', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const violations = policyViolations(page);
     await page.goto(`${server.url}/`);
     expect(await page.title()).to.equal('Echo test');
     expect(await page.textContent('#state')).to.equal('Idle');
@@ -94,6 +104,7 @@ describe('the built-in page in headless Chromium', function () {
     const deadline = Date.now() + 5000;
     while (server.stream.status().total > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(server.stream.status().total).to.equal(0);
+    expect(violations, 'Content-Security-Policy violations').to.deep.equal([]);
     await page.close();
   });
 
@@ -142,6 +153,7 @@ describe('the built-in page in headless Chromium', function () {
       uiArgs: { title: 'Greeter' },
     });
     const page = await browser.newPage({ viewport: { width: 375, height: 900 } });
+    const violations = policyViolations(page);
     await page.goto(`${server.url}/`);
     expect(await page.isVisible('#input-name')).to.equal(true);
     expect(await page.textContent('#inputs')).to.contain('Your name');
@@ -154,6 +166,7 @@ describe('the built-in page in headless Chromium', function () {
     await page.screenshot({ path: screenshotPath('page-inputs-outputs-375.png'), fullPage: true });
     const session = [...(server.stream as unknown as { sessions: Map<string, { inputs: Record<string, unknown> }> }).sessions.values()][0]!;
     expect(session.inputs).to.deep.equal({ name: 'Ada', voice: 'alto' });
+    expect(violations, 'Content-Security-Policy violations').to.deep.equal([]);
     await page.close();
   });
 });

@@ -2,9 +2,9 @@ import type { Context, Middleware } from 'koa';
 import { readForm } from '../../http/body.js';
 import { publicOrigin, webSocketOrigin } from '../../http/public-url.js';
 import type { IncomingCall } from '../../options.js';
-import { isValidTwilioSignature } from '../../twilio/signature.js';
 import type { TransportRuntime } from '../runtime.js';
 import type { CallTokens } from './call-tokens.js';
+import { signedByTwilio } from './signed-by-twilio.js';
 import { CALL_TOKEN_PARAMETER, connectTwiml, rejectTwiml, sayAndHangUpTwiml } from './twiml.js';
 
 /**
@@ -19,15 +19,11 @@ export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens,
     const origin = publicOrigin(ctx, options.publicUrl);
     const log = runtime.logger.child({ transport: 'telephone', callSid: params.CallSid });
 
-    if (options.twilioAuthToken) {
-      const url = origin + ctx.originalUrl;
-      const signed = ctx.method === 'POST' ? params : {};
-      if (!isValidTwilioSignature(options.twilioAuthToken, ctx.get('x-twilio-signature') || undefined, url, signed)) {
-        log.warn({ url, remoteAddress: ctx.ip }, 'webhook refused: missing or invalid X-Twilio-Signature');
-        ctx.status = 403;
-        ctx.body = 'Invalid or missing X-Twilio-Signature.';
-        return;
-      }
+    const signed = ctx.method === 'POST' ? params : {};
+    if (!signedByTwilio(runtime, ctx, origin + ctx.originalUrl, signed, log, 'webhook refused: missing or invalid X-Twilio-Signature')) {
+      ctx.status = 403;
+      ctx.body = 'Invalid or missing X-Twilio-Signature.';
+      return;
     }
 
     ctx.type = 'text/xml';
@@ -59,7 +55,7 @@ export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens,
     }
     const slot = runtime.accepting ? runtime.registry.reserve('telephone') : undefined;
     if (!slot) {
-      log.warn({ limit: options.concurrencyLimit, accepting: runtime.accepting }, 'call rejected: busy (concurrency limit or shutting down)');
+      runtime.clientFaults.warn(log, { limit: options.concurrencyLimit, accepting: runtime.accepting }, 'call rejected: busy (concurrency limit or shutting down)');
       ctx.body = rejectTwiml('busy');
       return;
     }

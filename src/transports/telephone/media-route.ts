@@ -1,10 +1,10 @@
 import type { Context, Middleware } from 'koa';
 import { publicOrigin, webSocketOrigin } from '../../http/public-url.js';
 import { refusedAsNotUpgrade, refusedWhileDraining } from '../../http/websockets.js';
-import { isValidTwilioSignature } from '../../twilio/signature.js';
 import type { TransportRuntime } from '../runtime.js';
 import type { CallTokens } from './call-tokens.js';
 import { MediaStreamConnection } from './media-stream.js';
+import { signedByTwilio } from './signed-by-twilio.js';
 
 /**
  * `WS {path}/telephone/handler`: Twilio's media stream. The upgrade is refused with 403 unless it
@@ -14,14 +14,12 @@ export function mediaStreamRoute(runtime: TransportRuntime, tokens: CallTokens):
   return async (ctx: Context) => {
     if (refusedAsNotUpgrade(ctx, 'This is the Twilio Media Streams endpoint')) return;
     const { options } = runtime;
-    if (options.twilioAuthToken) {
-      const url = webSocketOrigin(publicOrigin(ctx, options.publicUrl)) + ctx.originalUrl;
-      if (!isValidTwilioSignature(options.twilioAuthToken, ctx.get('x-twilio-signature') || undefined, url, {})) {
-        runtime.logger.warn({ transport: 'telephone', url, remoteAddress: ctx.ip }, 'media stream refused: missing or invalid X-Twilio-Signature');
-        ctx.status = 403;
-        ctx.body = 'Invalid or missing X-Twilio-Signature.';
-        return;
-      }
+    const url = webSocketOrigin(publicOrigin(ctx, options.publicUrl)) + ctx.originalUrl;
+    const log = runtime.logger.child({ transport: 'telephone' });
+    if (!signedByTwilio(runtime, ctx, url, {}, log, 'media stream refused: missing or invalid X-Twilio-Signature')) {
+      ctx.status = 403;
+      ctx.body = 'Invalid or missing X-Twilio-Signature.';
+      return;
     }
     if (options.modality === 'video') {
       ctx.status = 409;

@@ -52,7 +52,7 @@ export class MediaStreamConnection extends JsonSocketConnection {
         return;
       default:
         if (typeof message.event !== 'string') return this.refuse(CloseCode.protocolError, 'A message has no event field.');
-        if (!this.warnedUnknown) this.log.warn({ event: message.event.slice(0, 40) }, 'unknown media stream event ignored');
+        if (!this.warnedUnknown) this.runtime.clientFaults.warn(this.log, { event: message.event.slice(0, 40) }, 'unknown media stream event ignored');
         this.warnedUnknown = true;
     }
   }
@@ -70,8 +70,9 @@ export class MediaStreamConnection extends JsonSocketConnection {
     const callSid = str(start.callSid);
     if (callSid && this.runtime.hasLiveCall(callSid)) return this.refuse(CloseCode.policyViolation, 'This call already has a live media stream.');
 
-    const pending = this.tokens.take(token, callSid);
-    if (pending === 'other_call') return this.refuse(CloseCode.policyViolation, 'The call token belongs to another call.');
+    // Another call's token is refused as an unknown one: the reason must not tell a token is real.
+    const taken = this.tokens.take(token, callSid);
+    const pending = taken === 'other_call' ? undefined : taken;
     if (!pending && (this.runtime.options.twilioAuthToken || token !== undefined)) {
       return this.refuse(CloseCode.policyViolation, 'Missing, used or unknown call token: streams must follow the webhook.');
     }
@@ -81,7 +82,7 @@ export class MediaStreamConnection extends JsonSocketConnection {
     const facts = callFacts(pending, { callSid, accountSid: str(start.accountSid), streamSid, customParameters }, this.remoteAddress);
     const { telephone } = this.runtime.options;
     const session = this.runtime.openSession({
-      link: new TelephoneLink(this.ws, streamSid, this.log, this.runtime.callControl(facts.callSid)),
+      link: new TelephoneLink(this.writer, streamSid, this.log, this.runtime.callControl(facts.callSid)),
       facts,
       slot,
       leadMs: telephone.leadMs,

@@ -3,9 +3,9 @@ import { CallstreamError } from '../../errors.js';
 import { readForm } from '../../http/body.js';
 import { publicOrigin } from '../../http/public-url.js';
 import { parseStatusCallback } from '../../twilio/call-status.js';
-import { isValidTwilioSignature } from '../../twilio/signature.js';
 import type { TransportRuntime } from '../runtime.js';
 import type { PhoneCalls } from './phone-calls.js';
+import { signedByTwilio } from './signed-by-twilio.js';
 
 /**
  * `POST {path}/telephone/status`: Twilio's status callbacks, signature-checked like the voice
@@ -18,12 +18,9 @@ export function statusCallbackRoute(runtime: TransportRuntime, calls: PhoneCalls
     const { options } = runtime;
     const params = await readForm(ctx, options.maxBodyBytes);
     const log = runtime.logger.child({ transport: 'telephone', callSid: params.CallSid });
-    if (options.twilioAuthToken) {
-      const url = publicOrigin(ctx, options.publicUrl) + ctx.originalUrl;
-      if (!isValidTwilioSignature(options.twilioAuthToken, ctx.get('x-twilio-signature') || undefined, url, params)) {
-        log.warn({ url, remoteAddress: ctx.ip }, 'status callback refused: missing or invalid X-Twilio-Signature');
-        throw new CallstreamError('BAD_SIGNATURE', 'Invalid or missing X-Twilio-Signature.');
-      }
+    const url = publicOrigin(ctx, options.publicUrl) + ctx.originalUrl;
+    if (!signedByTwilio(runtime, ctx, url, params, log, 'status callback refused: missing or invalid X-Twilio-Signature')) {
+      throw new CallstreamError('BAD_SIGNATURE', 'Invalid or missing X-Twilio-Signature.');
     }
     log.debug({ callStatus: params.CallStatus, streamEvent: params.StreamEvent }, 'status callback');
     calls.report(parseStatusCallback(params));

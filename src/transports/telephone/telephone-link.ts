@@ -1,10 +1,9 @@
-import type { Socket } from 'node:net';
-import WebSocket from 'ws';
 import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
 import type { Logger } from '../../logger.js';
 import type { CallControl, TransportLink } from '../../session/session.js';
 import type { ClientMessage, EndReason } from '../../session/types.js';
-import { closeCodeFor, closeReason, droppedForNotReading, encodeBase64 } from '../wire.js';
+import type { SocketWriter } from '../socket-writer.js';
+import { closeCodeFor, encodeBase64 } from '../wire.js';
 
 const PHONE_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 
@@ -17,7 +16,7 @@ export class TelephoneLink implements TransportLink {
   private readonly sidJson: string;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly writer: SocketWriter,
     streamSid: string,
     private readonly log: Logger,
     /** Hang-up and transfer over Twilio's REST API, when the Stream has a client. */
@@ -28,24 +27,20 @@ export class TelephoneLink implements TransportLink {
   }
 
   sendAudio(frame: AudioFrame): void {
-    this.write(this.media(frame));
+    this.writer.send(this.media(frame));
   }
 
   sendMark(name: string): void {
-    this.write(this.mark(name));
+    this.writer.send(this.mark(name));
   }
 
   /** Media and its mark leave in one write to the socket, not one system call each. */
   sendAudioWithMark(frame: AudioFrame, _startsRun: boolean, mark: string): void {
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
-    socket?.cork();
-    this.write(this.media(frame));
-    this.write(this.mark(mark));
-    socket?.uncork();
+    this.writer.sendTogether([this.media(frame), this.mark(mark)]);
   }
 
   clear(): void {
-    this.write(`{"event":"clear","streamSid":${this.sidJson}}`);
+    this.writer.send(`{"event":"clear","streamSid":${this.sidJson}}`);
   }
 
   sendMessage(message: ClientMessage): void {
@@ -54,9 +49,7 @@ export class TelephoneLink implements TransportLink {
   }
 
   close(reason: EndReason, message: string): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
-      this.ws.close(closeCodeFor(reason), closeReason(message));
-    }
+    this.writer.close(closeCodeFor(reason), message);
   }
 
   private media(frame: AudioFrame): string {
@@ -66,14 +59,5 @@ export class TelephoneLink implements TransportLink {
 
   private mark(name: string): string {
     return `{"event":"mark","streamSid":${this.sidJson},"mark":{"name":${JSON.stringify(name)}}}`;
-  }
-
-  private write(text: string): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (droppedForNotReading(this.ws)) {
-      this.log.warn({ bufferedBytes: this.ws.bufferedAmount }, 'media stream dropped: the far end stopped reading');
-      return;
-    }
-    this.ws.send(text);
   }
 }

@@ -56,7 +56,8 @@ export class WebRtcPeers {
     if (!this.runtime.accepting) return failed(ctx, 'shutting_down');
     const slot = this.runtime.registry.reserve('webrtc');
     if (!slot) {
-      this.runtime.logger.warn({ transport: 'webrtc', limit: this.runtime.options.concurrencyLimit }, 'offer refused: concurrency limit reached');
+      const log = this.runtime.logger.child({ transport: 'webrtc' });
+      this.runtime.clientFaults.warn(log, { limit: this.runtime.options.concurrencyLimit }, 'offer refused: concurrency limit reached');
       return failed(ctx, 'concurrency_limit_reached', { limit: this.runtime.options.concurrencyLimit });
     }
     const peer = new WebRtcPeer(this.runtime, { id, slot, remoteAddress: ctx.ip, onClosed: () => this.forget(peer) });

@@ -38,6 +38,7 @@ export class WebSocketConnection extends JsonSocketConnection {
       case 'media':
         return this.onMedia(message);
       case 'ping':
+        if (!this.session) return this.refuse(CloseCode.protocolError, 'ping before start.');
         return this.sendJson({ event: 'pong' });
       case 'start':
         return this.onStart(message);
@@ -66,14 +67,14 @@ export class WebSocketConnection extends JsonSocketConnection {
     if (this.runtime.getSession(id)) return this.refuse(CloseCode.policyViolation, `A session with id "${id}" already exists.`);
     const slot = this.runtime.accepting ? this.runtime.registry.reserve('websocket') : undefined;
     if (!slot) {
-      this.log.warn({ limit: this.runtime.options.concurrencyLimit }, 'websocket refused: concurrency limit reached');
+      this.runtime.clientFaults.warn(this.log, { limit: this.runtime.options.concurrencyLimit }, 'websocket refused: concurrency limit reached');
       const failed = { status: 'failed', meta: { error: 'concurrency_limit_reached', limit: this.runtime.options.concurrencyLimit } };
       return this.closeWith(CloseCode.tryAgainLater, 'concurrency_limit_reached', failed);
     }
     this.wireFormat = formats.input;
     const session = this.runtime.openSession({
       id,
-      link: new WebSocketLink(this.ws, formats.input, formats.output),
+      link: new WebSocketLink(this.writer, formats.input, formats.output),
       facts: { customParameters: {}, remoteAddress: this.remoteAddress },
       slot,
       leadMs: this.runtime.options.websocket.leadMs,

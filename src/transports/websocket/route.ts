@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { refusedAsNotUpgrade, refusedWhileDraining } from '../../http/websockets.js';
 import type { TransportRuntime } from '../runtime.js';
+import { SocketWriter } from '../socket-writer.js';
 import { CloseCode } from '../wire.js';
 import { WebSocketConnection } from './connection.js';
 
@@ -11,8 +12,9 @@ export function webSocketRoute(runtime: TransportRuntime): Middleware {
     const ws = await ctx.ws!();
     if (runtime.options.modality === 'video') {
       ws.on('error', () => {});
-      ws.send(JSON.stringify({ type: 'error', message: 'This Stream serves video only; the WebSocket carries audio. Use the page (WebRTC).' }));
-      ws.close(CloseCode.policyViolation, 'video only');
+      const writer = new SocketWriter(ws, runtime.logger.child({ transport: 'websocket', remoteAddress: ctx.ip }), runtime.clientFaults);
+      writer.send(JSON.stringify({ type: 'error', message: 'This Stream serves video only; the WebSocket carries audio. Use the page (WebRTC).' }));
+      writer.close(CloseCode.policyViolation, 'video only');
       return;
     }
     new WebSocketConnection(ws, runtime, ctx.ip);
