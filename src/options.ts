@@ -8,6 +8,8 @@ import type { TwilioRecordingOptions } from './twilio/call-recording.js';
 import { isTwilioClient, resolveTwilioClient, type TwilioClient, type TwilioOption } from './twilio/client.js';
 import { checkFrameAncestors } from './ui/security-headers.js';
 import type { VideoCodec } from './video/codec.js';
+import type { Redis } from 'ioredis';
+import type { Coordination } from './coordination/coordination.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
 
@@ -124,6 +126,21 @@ export type CustomParameters =
   | Record<string, string>
   | ((call: IncomingCall) => Record<string, string> | Promise<Record<string, string>>);
 
+/**
+ * Cluster mode: several instances (processes, dynos, pods) behind one load balancer serve the Stream
+ * as one, sharing places, call tokens and a session directory through Redis.
+ */
+export interface ClusterOptions {
+  /** A Redis URL (`redis://`, `rediss://`: Heroku's REDIS_URL) or an ioredis client. */
+  redis?: string | Redis;
+  /** This instance's id, unique in the deployment. Default: host, pid and a random part. */
+  instanceId?: string;
+  /** Prefix of every Redis key and channel. Default `callstream:`; Streams sharing one Redis need their own. */
+  prefix?: string;
+  /** A ready coordination instead (e.g. MemoryCoordination instances sharing a MemoryHub, in tests). */
+  coordination?: Coordination;
+}
+
 /** Options of `new Stream(handler, options)`. Every field is optional. */
 export interface StreamOptions {
   /** `send-receive` (default), `receive` (the server only sends) or `send` (the server only receives). */
@@ -170,6 +187,8 @@ export interface StreamOptions {
   cors?: CorsOptions;
   logger?: Logger;
   clock?: Clock;
+  /** Serve as one of several instances sharing state through Redis. Default: one instance, state in memory. */
+  cluster?: ClusterOptions;
 
   // Filled in by later issues (typed now so code can be written against them):
   /** Given to the browser (ICE/TURN servers) by `GET {path}/webrtc/configuration`; may be a function called per request (fresh TURN credentials). */
@@ -243,6 +262,7 @@ export interface ResolvedOptions {
   maxBodyBytes: number;
   rateLimit: { offers: RateLimitRule | undefined; signatureFailures: RateLimitRule | undefined };
   cors: CorsOptions | undefined;
+  cluster: ClusterOptions | undefined;
 }
 
 export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
@@ -319,6 +339,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
       signatureFailures: rateLimitRule(options.rateLimit, 'signatureFailures', { limit: 10, windowMs: 60_000 }),
     },
     cors: options.cors && checkCorsOptions(options.cors),
+    cluster: options.cluster,
   };
 }
 

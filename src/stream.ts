@@ -1,87 +1,93 @@
 import { EventEmitter } from 'node:events';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
 import { ClientFaults } from './client-faults.js';
 import { type Clock, systemClock } from './clock.js';
+import { type Admission, type AdmissionRequest, admitSession } from './coordination/admission.js';
+import type { Coordination } from './coordination/coordination.js';
+import { createCoordination } from './coordination/create.js';
+import { SessionDirectory } from './coordination/session-directory.js';
 import { CallstreamError } from './errors.js';
-import { authorizeWith, requireBearerToken } from './http/access.js';
-import { corsMiddleware } from './http/cors.js';
-import { httpErrors } from './http/errors.js';
-import { limitFailures, limitRequests, RateLimiter } from './http/rate-limit.js';
-import { inputHookRoute } from './inputs/input-route.js';
-import { defaultInputs, type InputValues, validateInputs } from './inputs/spec.js';
-import { OutputFeeds } from './outputs/output-feeds.js';
-import { SessionRecorder } from './recording/recorder.js';
-import { StreamMetrics } from './metrics/stream-metrics.js';
-import { outputsRoute } from './outputs/outputs-route.js';
-import { useWebSockets } from './http/websockets.js';
+import { defaultInputs, type InputValues } from './inputs/spec.js';
+import { setInputs, setInputsOp } from './inputs/input-route.js';
 import { createLogger, type Logger } from './logger.js';
+import { StreamMetrics } from './metrics/stream-metrics.js';
 import { normalizePublicUrl, type ResolvedOptions, resolveOptions, type StreamOptions } from './options.js';
-import { type Fastphone, type FastphoneOptions, startFastphone } from '../tunnels/fastphone.js';
+import { type OutputEvent, OutputFeeds } from './outputs/output-feeds.js';
+import { SessionRecorder } from './recording/recorder.js';
+import { mountRoutes } from './routes.js';
 import type { AudioHandler, VideoFunction } from './session/handler.js';
+import { type CallControl, Session } from './session/session.js';
+import type { TransportKind } from './session/types.js';
+import type { SessionOpening, TransportRuntime } from './transports/runtime.js';
+import { PhoneCalls } from './transports/telephone/phone-calls.js';
+import { WebRtcPeers } from './transports/webrtc/offer-route.js';
+import type { TwilioClient } from './twilio/client.js';
+import type { OutboundCall, OutboundCallOptions } from './twilio/outbound-call.js';
+import { builtInPage } from './ui/page.js';
+import { type Fastphone, type FastphoneOptions, startFastphone } from '../tunnels/fastphone.js';
 import type { VideoCodec } from './video/codec.js';
 import { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
 import { videoFunctionHandler } from './video/video-handler.js';
-import { SessionRegistry } from './session/registry.js';
-import { type CallControl, Session } from './session/session.js';
-import type { TwilioClient } from './twilio/client.js';
-import type { OutboundCall, OutboundCallOptions } from './twilio/outbound-call.js';
-import type { TransportKind } from './session/types.js';
-import { CallTokens } from './transports/telephone/call-tokens.js';
-import { incomingCallRoute } from './transports/telephone/incoming.js';
-import { PhoneCalls } from './transports/telephone/phone-calls.js';
-import { statusCallbackRoute } from './transports/telephone/status-route.js';
-import { mediaStreamRoute } from './transports/telephone/media-route.js';
-import type { SessionOpening, TransportRuntime } from './transports/runtime.js';
-import { WebRtcPeers } from './transports/webrtc/offer-route.js';
-import { webSocketRoute } from './transports/websocket/route.js';
-import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.js';
-import { builtInPage, pageAssets } from './ui/page.js';
 
 /** What `GET {path}/status` answers. */
 export interface StreamStatus {
-  /** Live sessions by transport. */
+  /** This instance's live sessions, by transport. */
   active: Record<TransportKind, number>;
+  /** This instance's live sessions. */
   total: number;
-  /** Places held under the limit (live sessions plus phone calls announced but not yet connected). */
+  /** Places held under the limit deployment-wide (live sessions plus phone calls announced but not yet connected). */
   reserved: number;
+  /** The same places by transport. */
+  reservedByTransport: Record<TransportKind, number>;
   limit: number | null;
   /** Seconds, or null. */
   timeLimit: number | null;
+  /** False while this instance drains (or its coordination store is unreachable). */
   accepting: boolean;
+  /** This instance. */
+  instanceId: string;
+  /** `memory` (one process) or `redis` (a cluster), and whether its store answers. */
+  coordination: { kind: 'memory' | 'redis'; healthy: boolean };
 }
 
 export interface StreamEvents {
-  /** A session was opened (any transport); it carries its id and secret. */
+  /** A session was opened on this instance (any transport); it carries its id and secret. */
   session: [session: Session];
 }
 
 /**
  * One handler served on every transport: phone calls (Twilio Media Streams), browsers (WebRTC) and
- * programs (WebSocket). Mount it on a Koa app with `stream.mount(app, path)`.
+ * programs (WebSocket). Mount it on a Koa app with `stream.mount(app, path)`. With the `cluster`
+ * option, several instances behind one load balancer serve it as one (state shared through Redis).
  */
 export class Stream extends EventEmitter<StreamEvents> implements TransportRuntime {
   readonly handler: AudioHandler;
   readonly options: ResolvedOptions;
-  readonly registry: SessionRegistry;
   readonly logger: Logger;
   readonly clock: Clock;
   /** @internal Where clients' misbehaviour is logged (rate-limited warnings). */
   readonly clientFaults: ClientFaults;
+  /** What this instance shares with the others (in memory when there is no cluster). */
+  readonly coordination: Coordination;
+  /** @internal The deployment's sessions as this instance reaches them. */
+  readonly directory: SessionDirectory;
   /** The VP8 codec of video and audio-video streams (ffmpeg unless given). */
   readonly videoCodec: VideoCodec | undefined;
-  private readonly sessions = new Map<string, Session>();
-  private readonly tokens: CallTokens;
-  private readonly webrtc: WebRtcPeers;
-  private readonly outputs: OutputFeeds;
   /** Prometheus metrics, served at `GET {path}/metrics`. */
   readonly metrics = new StreamMetrics();
+  /** @internal */
+  readonly webrtc: WebRtcPeers;
+  /** @internal */
+  readonly outputs: OutputFeeds;
+  /** @internal */
+  readonly calls: PhoneCalls;
   private shuttingDown = false;
   private page: Middleware | undefined;
   private mountPrefix = '';
   private mountedAt: string | undefined;
-  private readonly calls: PhoneCalls;
+  private started: Promise<void> | undefined;
 
   constructor(handler: AudioHandler | VideoFunction, options: StreamOptions = {}) {
     super();
@@ -90,11 +96,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     }
     this.options = resolveOptions(options);
     const { modality } = this.options;
-    if (modality === 'video' && typeof handler === 'function') {
-      this.handler = videoFunctionHandler(handler as VideoFunction);
-    } else {
-      this.handler = handler as AudioHandler;
-    }
+    this.handler = modality === 'video' && typeof handler === 'function' ? videoFunctionHandler(handler as VideoFunction) : (handler as AudioHandler);
     if (modality !== 'audio') {
       const h = this.handler;
       if (typeof h === 'function' || (!h.videoReceive && !h.videoEmit)) {
@@ -111,11 +113,30 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
     this.clientFaults = new ClientFaults(this.clock);
-    this.registry = new SessionRegistry(this.options.concurrencyLimit);
-    this.tokens = new CallTokens(this.clock, this.options.telephone.connectTimeoutMs);
+    this.coordination = createCoordination(this.options.cluster, this.logger, this.clock);
+    this.directory = new SessionDirectory(this.coordination, this.logger);
     this.calls = new PhoneCalls(this);
     this.webrtc = new WebRtcPeers(this);
-    this.outputs = new OutputFeeds(this.options.additionalOutputsHandler);
+    this.outputs = new OutputFeeds(this.options.additionalOutputsHandler, this.coordination);
+    this.outputs.serve(this.directory);
+    this.directory.handle('setInputs', setInputsOp(this.options.additionalInputs));
+    this.directory.handle('end', (session, message) => {
+      session.end('ended_by_server', typeof message.message === 'string' ? message.message : 'Ended by the server.');
+      return null;
+    });
+    this.directory.handle('hangUp', async (session) => {
+      await session.hangUp();
+      return null;
+    });
+  }
+
+  /**
+   * Connects to the coordination store (Redis in cluster mode; nothing to do otherwise). Await it
+   * before listening: it rejects with COORDINATION_UNAVAILABLE when the store cannot be reached.
+   */
+  ready(): Promise<void> {
+    this.started ??= this.coordination.start();
+    return this.started;
   }
 
   /** False once shutdown has begun: new sessions are refused. */
@@ -123,38 +144,46 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     return !this.shuttingDown;
   }
 
-  /** Live sessions by transport, places held under the limit, and the limits. */
-  status(): StreamStatus {
+  /** This instance's live sessions, the deployment's places, the limits. */
+  async status(): Promise<StreamStatus> {
     const active: Record<TransportKind, number> = { telephone: 0, webrtc: 0, websocket: 0 };
-    for (const session of this.sessions.values()) active[session.transport]++;
+    for (const session of this.directory.sessions()) active[session.transport]++;
     const limit = this.options.concurrencyLimit;
     const timeLimit = this.options.timeLimitMs;
+    const places = await this.coordination.counts();
     return {
       active,
-      total: this.sessions.size,
-      reserved: this.registry.size,
+      total: this.directory.size,
+      reserved: places.total,
+      reservedByTransport: places.byTransport,
       limit: limit === Infinity ? null : limit,
       timeLimit: timeLimit === undefined ? null : timeLimit / 1000,
-      accepting: this.accepting,
+      accepting: this.accepting && this.coordination.healthy,
+      instanceId: this.coordination.instanceId,
+      coordination: { kind: this.coordination.kind, healthy: this.coordination.healthy },
     };
   }
 
   /**
-   * Sets a session's additional inputs from server code (FastRTC's set_input). Values are checked
-   * against `additionalInputs`; a wrong one throws with the reasons.
+   * Sets a session's additional inputs from server code (FastRTC's set_input), wherever the session
+   * lives. Values are checked against `additionalInputs`; a wrong one rejects with the reasons, an
+   * unknown id with NOT_FOUND. Resolves with the session's inputs.
    */
-  setInput(id: string, values: Record<string, unknown>): InputValues {
-    const session = this.sessions.get(id);
-    if (!session) throw new CallstreamError('NOT_FOUND', `No live session with id "${id}".`);
-    const check = validateInputs(this.options.additionalInputs, values);
-    if (!check.ok) throw new CallstreamError('BAD_REQUEST', `Invalid inputs: ${check.errors.join(' ')}`);
-    session.setInputs(check.values);
-    return session.inputs;
+  async setInput(id: string, values: Record<string, unknown>): Promise<InputValues> {
+    const answer = await setInputs(this.directory, id, values);
+    if ('reasons' in answer) throw new CallstreamError('BAD_REQUEST', `Invalid inputs: ${answer.reasons.join(' ')}`);
+    return answer.inputs;
   }
 
-  /** The latest additional output of a session (FastRTC's fetch_latest_output), if any. */
-  latestOutput(id: string) {
-    return this.outputs.latest(id);
+  /** The latest additional output of a session (FastRTC's fetch_latest_output), wherever it lives. */
+  async latestOutput(id: string): Promise<OutputEvent | undefined> {
+    const answer = (await this.directory.send(id, { type: 'outputs.latest' })) as OutputEvent | null;
+    return answer ?? undefined;
+  }
+
+  /** Ends a session by id, wherever it lives (its handler sees `ended_by_server`). */
+  async endSession(id: string, message = 'Ended by the server.'): Promise<void> {
+    await this.directory.send(id, { type: 'end', message });
   }
 
   /**
@@ -202,7 +231,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
    * with the TwiML) and reports the call's progress to `{publicUrl}{path}/telephone/status`. Needs
    * the `twilio` option (or `TWILIO_*`), a public URL (`publicUrl`, `PUBLIC_URL`, or fastphone's
    * tunnel) and `mount()`. Resolves once Twilio has accepted the call, with a handle: `sid`, `status`
-   * events, `answered`, `session`, `ended`, `hangUp()`.
+   * events, `answered`, `session` (on whichever instance the media lands), `ended`, `hangUp()`.
    */
   call(options: OutboundCallOptions): Promise<OutboundCall> {
     return this.calls.place(options, this.mountedAt);
@@ -218,14 +247,9 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     return this.calls.control(callSid);
   }
 
-  /** @internal True while a phone session for `callSid` is live. */
-  hasLiveCall(callSid: string): boolean {
-    return this.calls.hasLive(callSid);
-  }
-
-  /** A live session by id. */
+  /** A live session of this instance, by id. */
   getSession(id: string): Session | undefined {
-    return this.sessions.get(id);
+    return this.directory.get(id);
   }
 
   /** Adds the Stream's routes to a Koa app under `path` (e.g. `/voice`; default: the root). */
@@ -233,47 +257,25 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     const prefix = normalizePath(path);
     this.mountPrefix = prefix;
     this.mountedAt = prefix;
-    useWebSockets(app, this.logger);
-    if (!this.options.twilioAuthToken) {
-      this.logger.warn('no Twilio auth token configured (TWILIO_AUTH_TOKEN): webhook and media stream signatures are NOT checked');
-    }
-    const router = new Router(prefix ? { prefix } : {});
-    const guard = authorizeWith(this.options.authorize);
-    const find = (id: string) => this.sessions.get(id);
-    const limit = this.options.maxBodyBytes;
-    const { offers, signatureFailures } = this.options.rateLimit;
-    const forgeries = limitFailures(signatureFailures && new RateLimiter(signatureFailures, this.clock), 403);
-    const offerLimit = limitRequests(offers && new RateLimiter(offers, this.clock), (ctx) => (ctx.body as { status?: unknown })?.status !== 'success');
-    const cors = corsMiddleware(this.options.cors);
-    const browser = cors ? [cors.headers, guard] : [guard];
-    router.use(httpErrors(this.logger));
-    // Twilio's routes are guarded by signatures; everything else by the authorize hook (/metrics by metricsToken when set).
-    router.all('/telephone/incoming', forgeries, incomingCallRoute(this, this.tokens, prefix));
-    router.get('/telephone/handler', forgeries, mediaStreamRoute(this, this.tokens));
-    router.post('/telephone/status', forgeries, statusCallbackRoute(this, this.calls));
-    router.get('/', guard, (ctx, next) => this.ui(ctx, next));
-    router.get('/static/:file', guard, pageAssets(this.options));
-    router.post('/webrtc/offer', ...browser, offerLimit, this.webrtc.route());
-    router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(this.options.rtcConfiguration));
-    router.get('/websocket/offer', guard, webSocketRoute(this));
-    router.post('/input_hook', ...browser, inputHookRoute(this.options.additionalInputs, find, limit));
-    router.get('/outputs', ...browser, outputsRoute(this.outputs, find));
-    if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);
-    router.get('/status', ...browser, (ctx) => {
-      ctx.body = this.status();
-    });
-    const metricsGuard = this.options.metricsToken ? requireBearerToken(this.options.metricsToken) : guard;
-    router.get('/metrics', metricsGuard, async (ctx) => {
-      const { contentType, body } = await this.metrics.render();
-      ctx.type = contentType;
-      ctx.body = body;
-    });
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-    return router;
+    return mountRoutes(app, this, prefix);
   }
 
-  /** @internal Opens a session for a transport. */
+  /** @internal Lets a session in: its id claimed deployment-wide and a place under the limit. */
+  admit(request: AdmissionRequest): Promise<Admission> {
+    return admitSession(
+      {
+        coordination: this.coordination,
+        directory: this.directory,
+        limit: this.options.concurrencyLimit,
+        accepting: () => this.accepting,
+        logger: this.logger,
+        refused: (transport, reason) => this.metrics.sessionRefused(transport, reason),
+      },
+      request,
+    );
+  }
+
+  /** @internal Opens a session (not started) for a transport; its id and place come from `admit`. */
   openSession(opening: SessionOpening): Session {
     const { options } = this;
     const session = new Session({
@@ -284,7 +286,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       mode: options.mode,
       clock: this.clock,
       logger: this.logger,
-      slot: opening.slot,
+      place: opening.place,
       connectTimeoutMs: connectDeadline(options, opening.link.kind),
       timeLimitMs: options.timeLimitMs,
       leadMs: opening.leadMs,
@@ -295,7 +297,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       inputs: defaultInputs(options.additionalInputs),
       observer: this.metrics.observer(opening.link.kind),
     });
-    this.sessions.set(session.id, session);
+    this.directory.add(session, opening.keys);
     this.metrics.sessionOpened(session.transport);
     session.once('stop', () => this.metrics.sessionClosed(session.transport));
     this.outputs.track(session);
@@ -303,7 +305,6 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       const recorder = new SessionRecorder(session, options.record, this.clock);
       session.recording = { file: recorder.file, finished: recorder.finished };
     }
-    session.once('stop', () => this.sessions.delete(session.id));
     if (session.transport === 'telephone') this.calls.attach(session);
     this.emit('session', session);
     return session;
@@ -311,12 +312,11 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
 
   /**
    * Stops accepting sessions and ends the live ones: each gets `graceMs` to end by itself, then is
-   * cut. Resolves when every session has ended.
+   * cut. Resolves when every session has ended and this instance's places are given back.
    */
   async shutdown(graceMs = 0): Promise<void> {
     this.shuttingDown = true;
-    this.tokens.clear();
-    const live = [...this.sessions.values()];
+    const live = this.directory.sessions();
     if (live.length > 0) {
       this.logger.info({ sessions: live.length, graceMs }, 'shutting down: ending live sessions');
       const allEnded = Promise.all(live.map((s) => s.ended));
@@ -328,6 +328,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     }
     await this.calls.close();
     this.webrtc.closeAll('The server is shutting down.');
+    await this.coordination.close();
   }
 }
 

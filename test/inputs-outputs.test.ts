@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { rejection } from './support/rejection.js';
 import { EchoHandler } from '../handlers/index.js';
 import type { InputSpec } from '../src/inputs/spec.js';
 import { AdditionalOutputs } from '../src/session/emit.js';
@@ -68,9 +69,10 @@ describe('additional inputs and outputs, ids and secrets', function () {
     const session = server.stream.getSession(id)!;
     expect(session.inputs).to.deep.equal({ name: 'Ada', volume: 7, loud: true, voice: 'bass', count: undefined });
     // In code, as FastRTC's set_input.
-    server.stream.setInput(id, { name: 'Grace' });
+    expect((await server.stream.setInput(id, { name: 'Grace' })).name).to.equal('Grace');
     expect(session.inputs.name).to.equal('Grace');
-    expect(() => server.stream.setInput(id, { name: 1 })).to.throw(/must be a string/);
+    expect((await rejection(server.stream.setInput(id, { name: 1 }))).message).to.match(/must be a string/);
+    expect((await rejection(server.stream.setInput('nobody', { name: 'x' }))).code).to.equal('NOT_FOUND');
     client.close();
   });
 
@@ -183,9 +185,12 @@ describe('additional inputs and outputs, ids and secrets', function () {
       active: { telephone: 0, webrtc: 0, websocket: 0 },
       total: 0,
       reserved: 1, // the phone call announced by the webhook holds a place
+      reservedByTransport: { telephone: 1, webrtc: 0, websocket: 0 },
       limit: 5,
       timeLimit: 60,
       accepting: true,
+      instanceId: server.stream.coordination.instanceId,
+      coordination: { kind: 'memory', healthy: true },
     });
     const authorized = new AudioSocket(server.url, '/websocket/offer', { authorization: 'Bearer letmein' });
     await authorized.start('authorized');

@@ -143,7 +143,7 @@ process.on('message', (message: { type: string }) => {
       childrenCpu: childrenCpuSeconds(),
       memory: process.memoryUsage(),
       resources: process.getActiveResourcesInfo().length,
-      sessions: stream?.status().total ?? 0,
+      sessions: stream?.directory.size ?? 0,
       inbound: inbound.splice(0),
       outbound: outbound.splice(0),
     });

@@ -8,6 +8,8 @@ import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, Mes
 
 /** Messages kept for a key nobody holds yet, at most this many per key. */
 export const KEPT_PER_KEY = 50;
+/** Keys with kept messages, at most this many (the oldest go first). */
+export const KEPT_KEYS = 10_000;
 
 interface HeldPlace {
   transport: TransportKind;
@@ -149,6 +151,7 @@ export class MemoryHub {
     const owner = this.owner(key);
     if (owner === undefined) {
       if (!options.keep) return { kind: 'absent' };
+      this.dropStaleKept();
       const list = this.kept.get(key) ?? [];
       list.push({ message, expiresAt: this.clock.now() + (options.keepMs ?? 10_000) });
       if (list.length > KEPT_PER_KEY) list.splice(0, list.length - KEPT_PER_KEY);
@@ -172,6 +175,16 @@ export class MemoryHub {
       this.buckets.set(name, limiter);
     }
     return limiter;
+  }
+
+  /** Forgets kept messages that expired (oldest keys first) and, past KEPT_KEYS, the oldest keys. */
+  private dropStaleKept(): void {
+    const now = this.clock.now();
+    for (const [key, list] of this.kept) {
+      const expired = list.every((kept) => kept.expiresAt <= now);
+      if (!expired && this.kept.size < KEPT_KEYS) break;
+      this.kept.delete(key);
+    }
   }
 
   private owner(key: string): string | undefined {

@@ -47,18 +47,23 @@ function sameSecret(given: string, actual: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/**
- * The session a request names (`id`), provided it also carries the session's secret (header
- * `X-Callstream-Secret` or query `secret`). Refuses at once: 404 for an unknown id, 403 without the
- * right secret. Client-chosen ids alone never give access.
- */
-export function sessionForRequest(ctx: Context, id: unknown, find: (id: string) => Session | undefined): Session {
+/** The session id a request names (`webrtc_id`...): 400 when missing. */
+export function requestedSessionId(id: unknown): string {
   if (typeof id !== 'string' || id === '') throw Object.assign(new CallstreamError('BAD_REQUEST', 'The session id (webrtc_id) is missing.'), { status: 400 });
-  const session = find(id);
-  if (!session) throw new CallstreamError('NOT_FOUND', `No live session with id "${id.slice(0, 128)}".`);
-  const given = ctx.get(SECRET_HEADER) || (typeof ctx.query.secret === 'string' ? ctx.query.secret : '');
-  if (!given || !sameSecret(given, session.secret)) {
+  return id;
+}
+
+/** The secret a request carries (header `X-Callstream-Secret` or query `secret`), '' when none. */
+export function requestSecret(ctx: Context): string {
+  return ctx.get(SECRET_HEADER) || (typeof ctx.query.secret === 'string' ? ctx.query.secret : '');
+}
+
+/**
+ * Refuses (403) unless `given` is the session's secret: client-chosen ids alone never give access.
+ * Checked where the session lives, so the secret never leaves its instance.
+ */
+export function checkSecret(session: Session, given: unknown): void {
+  if (typeof given !== 'string' || !given || !sameSecret(given, session.secret)) {
     throw Object.assign(new CallstreamError('BAD_SIGNATURE', 'The session secret is missing or wrong (X-Callstream-Secret header or secret query parameter).'), { status: 403 });
   }
-  return session;
 }

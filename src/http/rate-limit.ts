@@ -1,7 +1,9 @@
 import { isIPv6 } from 'node:net';
 import type { Context, Middleware } from 'koa';
 import type { Clock } from '../clock.js';
-import { CallstreamError } from '../errors.js';
+import type { RateBucket } from '../coordination/coordination.js';
+import { CallstreamError, isCallstreamError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { statusOf } from './errors.js';
 
 /** A per-key budget: `limit` requests, refilled evenly over `windowMs` (a token bucket). */
@@ -115,24 +117,43 @@ function refuse(ctx: Context, retryMs: number): never {
 }
 
 /**
+ * Asks a shared bucket; a store out of reach lets the request through (the places it would take are
+ * refused anyway while the store is away) and says so once a minute at most.
+ */
+function asking(bucket: RateBucket, logger: Logger): (ask: (key: string) => Promise<number>, key: string) => Promise<number> {
+  let lastWarned = -Infinity;
+  return async (ask, key) => {
+    try {
+      return await ask.call(bucket, key);
+    } catch (error) {
+      if (!isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) throw error;
+      if (performance.now() - lastWarned > 60_000) {
+        lastWarned = performance.now();
+        logger.warn({ reason: error.message }, 'rate limits not applied: the coordination store is unavailable');
+      }
+      return 0;
+    }
+  };
+}
+
+/**
  * Refuses a client whose budget is spent (429 with Retry-After) before the route runs; the requests
  * `counts(ctx)` selects (after they ran, failed or not) take from its budget.
  */
-export function limitRequests(limiter: RateLimiter | undefined, counts: (ctx: Context) => boolean = () => true): Middleware {
+export function limitRequests(bucket: RateBucket | undefined, logger: Logger, counts: (ctx: Context) => boolean = () => true): Middleware {
+  if (!bucket) return (_ctx, next) => next();
+  const ask = asking(bucket, logger);
   return async (ctx, next) => {
-    if (!limiter) return next();
-    const wait = limiter.retryAfterMs(clientKey(ctx.ip));
-    if (wait > 0) {
-      limiter.refused++;
-      refuse(ctx, wait);
-    }
+    const key = clientKey(ctx.ip);
+    const wait = await ask(bucket.retryAfterMs, key);
+    if (wait > 0) refuse(ctx, wait);
     try {
       await next();
     } catch (error) {
-      limiter.hit(clientKey(ctx.ip));
+      await ask(bucket.hit, key);
       throw error;
     }
-    if (counts(ctx)) limiter.hit(clientKey(ctx.ip));
+    if (counts(ctx)) await ask(bucket.hit, key);
   };
 }
 
@@ -142,20 +163,21 @@ export function limitRequests(limiter: RateLimiter | undefined, counts: (ctx: Co
  * instead. Requests that succeed are never limited, so a shared address (Twilio's) that sends valid
  * requests is never refused.
  */
-export function limitFailures(limiter: RateLimiter | undefined, status: number): Middleware {
+export function limitFailures(bucket: RateBucket | undefined, status: number, logger: Logger): Middleware {
+  if (!bucket) return (_ctx, next) => next();
+  const ask = asking(bucket, logger);
   return async (ctx, next) => {
-    if (!limiter) return next();
     try {
       await next();
     } catch (error) {
       if (statusOf(error) === status) {
-        const wait = limiter.hit(clientKey(ctx.ip));
+        const wait = await ask(bucket.hit, clientKey(ctx.ip));
         if (wait > 0) refuse(ctx, wait);
       }
       throw error;
     }
     if (ctx.status === status) {
-      const wait = limiter.hit(clientKey(ctx.ip));
+      const wait = await ask(bucket.hit, clientKey(ctx.ip));
       if (wait > 0) refuse(ctx, wait);
     }
   };

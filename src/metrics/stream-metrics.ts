@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, type Metric, Registry } from 'prom-client';
 import { CheapCounter, CheapHistogram } from './cheap-metrics.js';
 import type { SessionObserver } from '../session/observer.js';
 import type { TransportKind } from '../session/types.js';
@@ -24,11 +24,18 @@ function processMetrics(prefix: string): Registry {
 export class StreamMetrics {
   readonly registry = new Registry();
   private readonly sessions: Gauge<'transport'>;
+  private readonly refusals: Counter<'transport' | 'reason'>;
   private readonly observers = new Map<TransportKind, SessionObserver>();
 
   constructor(private readonly prefix = 'callstream_') {
     const registers = [this.registry];
     this.sessions = new Gauge({ name: `${prefix}sessions`, help: 'Live sessions by transport', labelNames: ['transport'], registers });
+    this.refusals = new Counter({
+      name: `${prefix}sessions_refused_total`,
+      help: 'Sessions refused, by transport and reason (busy: the limit; draining; unavailable: the coordination store; taken: id or call already live)',
+      labelNames: ['transport', 'reason'],
+      registers,
+    });
     // Updated per frame: plain numbers, read when scraped.
     const framesIn = new CheapCounter(`${prefix}frames_in_total`, 'Inbound audio frames');
     const framesOut = new CheapCounter(`${prefix}frames_out_total`, 'Outbound audio frames (20 ms)');
@@ -61,6 +68,16 @@ export class StreamMetrics {
 
   sessionOpened(transport: TransportKind): void {
     this.sessions.labels(transport).inc();
+  }
+
+  sessionRefused(transport: TransportKind, reason: string): void {
+    this.refusals.labels(transport, reason).inc();
+  }
+
+  /** Sessions refused so far for `reason` (all transports). */
+  async refusedCount(reason: string): Promise<number> {
+    const { values } = await this.refusals.get();
+    return values.filter((v) => v.labels.reason === reason).reduce((sum, v) => sum + v.value, 0);
   }
 
   sessionClosed(transport: TransportKind): void {

@@ -14,7 +14,6 @@ import { VideoRunner } from './video-runner.js';
 import type { SessionObserver } from './observer.js';
 import type { VideoFrame } from '../video/frame.js';
 import { Playback, type PlaybackSink } from './playback.js';
-import type { Slot } from './registry.js';
 import type {
   CallFacts,
   CallStatusEvent,
@@ -67,7 +66,8 @@ export interface SessionInit {
   mode: StreamMode;
   clock: Clock;
   logger: Logger;
-  slot?: Slot;
+  /** The place under the concurrency limit it holds; given back when it ends. */
+  place?: { release(): void };
   /** A session not started within this time after it was opened ends (`connect_timeout`). */
   connectTimeoutMs?: number;
   timeLimitMs?: number;
@@ -418,7 +418,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.video?.stop();
     void this.runner.stop();
     this.init.link.close(reason, message);
-    this.init.slot?.release();
+    this.init.place?.release();
     const info: StopInfo = { reason, message, durationMs: wasStarted ? Math.round(this.init.clock.now() - this.startedAt) : 0 };
     this.log.info(
       {

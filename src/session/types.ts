@@ -14,7 +14,9 @@ export type EndReason =
   | 'time_limit'
   | 'server_shutdown'
   | 'protocol_error'
-  | 'hangup';
+  | 'hangup'
+  /** Ended by server code (`stream.endSession`), possibly from another instance. */
+  | 'ended_by_server';
 
 /**
  * What the transport knows about the caller. For a phone call these come from Twilio's webhook and

@@ -18,6 +18,9 @@ export interface JsonSocketOptions {
   tellPeer: boolean;
 }
 
+/** Messages held while a `start` is admitted (5 s of 20 ms frames); more is a protocol abuse. */
+const MAX_HELD_MESSAGES = 250;
+
 /**
  * A session protocol of JSON text objects over a WebSocket (Twilio's Media Streams, FastRTC's
  * WebSocket): a `start` is due within a deadline, anything that breaks the protocol closes this one
@@ -30,6 +33,8 @@ export abstract class JsonSocketConnection {
   protected readonly writer: SocketWriter;
   private readonly startTimer: TimerHandle;
   private closed = false;
+  /** Messages that came while the session was being admitted (a place taken, an id claimed). */
+  private held: Record<string, unknown>[] | undefined;
 
   constructor(
     ws: WebSocket,
@@ -50,8 +55,16 @@ export abstract class JsonSocketConnection {
     });
   }
 
-  /** One JSON object from the peer. */
-  protected abstract onMessage(message: Record<string, unknown>): void;
+  /**
+   * One JSON object from the peer. A handler that returns a promise (a `start` being admitted) holds
+   * the messages that follow until it settles, then they are handled in order.
+   */
+  protected abstract onMessage(message: Record<string, unknown>): void | Promise<void>;
+
+  /** True once the socket is closed or being closed: what was admitted meanwhile must be given back. */
+  protected get isClosed(): boolean {
+    return this.closed;
+  }
 
   /** The session has begun: the start deadline no longer applies. */
   protected began(session: Session): void {
@@ -86,7 +99,35 @@ export abstract class JsonSocketConnection {
     if (isBinary) return this.refuse(CloseCode.unsupportedData, `Binary frames are not part of ${this.options.protocol}: send JSON text.`);
     const message = parseJsonObject(data.toString('utf8'));
     if (!message) return this.refuse(CloseCode.invalidPayload, 'A message is not a JSON object.');
-    this.onMessage(message);
+    if (this.held) {
+      if (this.held.length >= MAX_HELD_MESSAGES) return this.refuse(CloseCode.policyViolation, 'Too many messages before the stream started.');
+      this.held.push(message);
+      return;
+    }
+    this.handle(message);
+  }
+
+  private handle(message: Record<string, unknown>): void {
+    const pending = this.onMessage(message);
+    if (!pending) return;
+    this.held = [];
+    pending
+      .catch((error: unknown) => {
+        this.log.error({ err: error }, 'starting the session failed');
+        this.refuse(CloseCode.internalError, 'The session could not be started.');
+      })
+      .finally(() => {
+        const held = this.held ?? [];
+        this.held = undefined;
+        while (held.length > 0 && !this.closed) {
+          const holding = this.held as Record<string, unknown>[] | undefined; // handle() may have set it
+          if (holding) {
+            holding.push(...held); // another admission began: its turn to hold them
+            break;
+          }
+          this.handle(held.shift()!);
+        }
+      });
   }
 
   private onClose(code: number, reason: string): void {

@@ -3,7 +3,7 @@ import type { CallListInstanceCreateOptions } from 'twilio/lib/rest/api/v2010/ac
 import type { Clock, TimerHandle } from '../clock.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Session } from '../session/session.js';
+import type { SessionHandle } from '../session/handle.js';
 import type { CallStatus, CallStatusEvent } from '../session/types.js';
 import { twilioFailure } from './api-error.js';
 import { endCall } from './call-control.js';
@@ -83,8 +83,11 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   readonly from: string;
   /** Resolves when the call is answered (status `in-progress`, or its media stream connected). */
   readonly answered: Promise<void>;
-  /** Resolves with the call's Session once its media stream reaches the handler. */
-  readonly session: Promise<Session>;
+  /**
+   * Resolves once its media stream reaches the handler: the `Session` itself when the media landed
+   * on this instance, a `RemoteSession` (hang up, end, `ended`) when it landed on another.
+   */
+  readonly session: Promise<SessionHandle>;
   /** Resolves when the call is over (or was given up). */
   readonly ended: Promise<CallEnd>;
   private current: CallStatus;
@@ -94,7 +97,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   private connected = false;
   private failure: CallFailedError | undefined;
   private readonly answer = deferred<void>();
-  private readonly media = deferred<Session>();
+  private readonly media = deferred<SessionHandle>();
   private readonly end = deferred<CallEnd>();
   private readonly deadline: TimerHandle;
   private readonly log: Logger;
@@ -156,7 +159,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   }
 
   /** @internal Its media stream reached the handler. */
-  attach(session: Session): void {
+  attach(session: SessionHandle): void {
     if (this.over || this.connected || this.failure) return;
     this.connected = true;
     this.deadline.cancel();

@@ -90,7 +90,7 @@ describe('the built-in page in headless Chromium', function () {
     expect(stats.packetsReceived).to.be.greaterThan(20);
     expect(stats.totalAudioEnergy).to.be.greaterThan(0);
     expect(stats.codec.toLowerCase()).to.equal('audio/opus');
-    expect(server.stream.status().active.webrtc).to.equal(1);
+    expect((await server.stream.status()).active.webrtc).to.equal(1);
     expect(await page.isVisible('#keypad')).to.equal(true);
     await page.screenshot({ path: screenshotPath('page-live-desktop.png') });
 
@@ -102,8 +102,8 @@ describe('the built-in page in headless Chromium', function () {
     await page.click('#call');
     await page.waitForSelector('body[data-state="ended"]');
     const deadline = Date.now() + 5000;
-    while (server.stream.status().total > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(server.stream.status().total).to.equal(0);
+    while ((await server.stream.status()).total > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await server.stream.status()).total).to.equal(0);
     expect(violations, 'Content-Security-Policy violations').to.deep.equal([]);
     await page.close();
   });
@@ -164,7 +164,7 @@ describe('the built-in page in headless Chromium', function () {
     await page.waitForFunction(() => document.querySelector('#outputs')?.textContent?.includes('Hello, Ada!'), undefined, { timeout: 10000 });
     expect(await page.textContent('#outputs')).to.contain('Greeting');
     await page.screenshot({ path: screenshotPath('page-inputs-outputs-375.png'), fullPage: true });
-    const session = [...(server.stream as unknown as { sessions: Map<string, { inputs: Record<string, unknown> }> }).sessions.values()][0]!;
+    const session = server.stream.directory.sessions()[0]!;
     expect(session.inputs).to.deep.equal({ name: 'Ada', voice: 'alto' });
     expect(violations, 'Content-Security-Policy violations').to.deep.equal([]);
     await page.close();

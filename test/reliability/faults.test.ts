@@ -112,9 +112,9 @@ describe('reliability: faults are injected and contained', function () {
   /** Places and sessions back to the two healthy ones. */
   async function expectFreed(): Promise<void> {
     const deadline = performance.now() + 3000;
-    while ((server.stream.status().total > 2 || server.stream.registry.size > 2) && performance.now() < deadline) await sleep(20);
-    expect(server.stream.status().total, 'live sessions').to.equal(2);
-    expect(server.stream.registry.size, 'places held').to.equal(2);
+    while (((await server.stream.status()).total > 2 || (await (await server.stream.status())).reserved > 2) && performance.now() < deadline) await sleep(20);
+    expect((await server.stream.status()).total, 'live sessions').to.equal(2);
+    expect((await (await server.stream.status())).reserved, 'places held').to.equal(2);
   }
 
   async function dialFault(fault: string): Promise<{ call: TwilioMediaStream; session: Session }> {

@@ -77,7 +77,7 @@ describe('reliability: peers that stop reading are cut, whatever the server writ
     count(counts, 'MB of heap grown (at most)', Math.round(grewMb * 10) / 10);
     expect(ended, `the server cut the client (after ${sent} pings, ${Math.round(performance.now() - from)} ms)`).to.equal(true);
     expect(grewMb, 'heap growth (MB) while the client flooded').to.be.below(10);
-    expect(server.stream.status().active.websocket).to.equal(0);
+    expect((await server.stream.status()).active.websocket).to.equal(0);
 
     await healthy.expectAlive(from, 5000);
     await healthy.hangUp();

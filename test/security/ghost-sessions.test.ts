@@ -47,14 +47,14 @@ describe('security: WebRTC sessions that never connect', function () {
     for (let i = 0; i < 200; i++) {
       const { body } = await offer(server, `ghost-${i}`, sdp);
       if (typeof body.sdp === 'string') answered++;
-      const status = server.stream.status();
+      const status = (await server.stream.status());
       mostSessions = Math.max(mostSessions, status.total);
       // Every live session holds a place: the limit counts what /status shows.
       expect(status.total, `after offer ${i}`).to.be.at.most(status.reserved);
       expect(status.reserved, `after offer ${i}`).to.be.at.most(2);
     }
     expect(mostSessions).to.be.at.most(2);
-    await waitUntil(() => server.stream.status().total === 0 && server.stream.status().reserved === 0, CONNECT_TIMEOUT_MS + 2000, 'every ghost gone');
+    await waitUntil(async () => (await server.stream.status()).total === 0 && (await server.stream.status()).reserved === 0, CONNECT_TIMEOUT_MS + 2000, 'every ghost gone');
     await pc.close();
     // The ids are free again.
     const again = await makeOffer(false);
@@ -71,12 +71,12 @@ describe('security: WebRTC sessions that never connect', function () {
     expect(body.type).to.equal('answer');
     const session = server.stream.getSession('never-connects');
     expect(session, 'session opened for the answered offer').to.not.equal(undefined);
-    expect(server.stream.status().reserved).to.equal(1);
+    expect((await server.stream.status()).reserved).to.equal(1);
     const stop = await session!.ended;
     const took = performance.now() - started;
     expect(stop.reason).to.equal('connect_timeout');
     expect(took).to.be.within(CONNECT_TIMEOUT_MS - 50, CONNECT_TIMEOUT_MS + 1000);
-    expect(server.stream.status()).to.include({ total: 0, reserved: 0 });
+    expect((await server.stream.status())).to.include({ total: 0, reserved: 0 });
     await pc.close();
   });
 });

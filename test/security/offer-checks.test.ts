@@ -39,7 +39,7 @@ describe('security: offers without ICE credentials or a DTLS fingerprint', funct
       expect(status).to.equal(400);
       expect(body.message).to.contain(named);
       expect(body.message).to.not.match(/undefined|Cannot read|TypeError/);
-      expect(server.stream.status()).to.include({ total: 0, reserved: 0 });
+      expect((await server.stream.status())).to.include({ total: 0, reserved: 0 });
     });
   }
 

@@ -34,17 +34,17 @@ describe('security: a replayed signed webhook never adds a place nor a second st
       const again = await webhook(server, callSid);
       expect(again.parameters.callstreamToken, `replay ${i + 1}`).to.equal(first.parameters.callstreamToken);
     }
-    expect(server.stream.status().reserved).to.equal(1);
+    expect((await server.stream.status()).reserved).to.equal(1);
 
     const call = await stream(server, callSid, first.parameters);
-    await waitUntil(() => server.stream.status().active.telephone === 1 || !call.isOpen, 3000, 'the stream to start');
-    expect(server.stream.status()).to.include({ total: 1, reserved: 1 });
+    await waitUntil(async () => (await server.stream.status()).active.telephone === 1 || !call.isOpen, 3000, 'the stream to start');
+    expect((await server.stream.status())).to.include({ total: 1, reserved: 1 });
 
     // Replayed once the stream is live: refused, still one place.
     const late = await webhook(server, callSid);
     expect(late.rejected, late.body).to.equal(true);
     expect(late.streamUrl).to.equal(undefined);
-    expect(server.stream.status().reserved).to.equal(1);
+    expect((await server.stream.status()).reserved).to.equal(1);
     call.close();
     await call.closed;
   });
@@ -54,11 +54,11 @@ describe('security: a replayed signed webhook never adds a place nor a second st
     server.stream.setTwilioAuthToken('');
     const callSid = sid('CA');
     const first = await stream(server, callSid, {}, false);
-    await waitUntil(() => server.stream.status().active.telephone === 1, 3000, 'the first stream');
+    await waitUntil(async () => (await server.stream.status()).active.telephone === 1, 3000, 'the first stream');
     const second = await stream(server, callSid, {}, false);
     const closed = await second.closed;
     expect(closed.code).to.equal(1008);
-    expect(server.stream.status()).to.include({ total: 1, reserved: 1 });
+    expect((await server.stream.status())).to.include({ total: 1, reserved: 1 });
     expect(first.isOpen).to.equal(true);
     first.close();
     await first.closed;
@@ -69,7 +69,7 @@ describe('security: a replayed signed webhook never adds a place nor a second st
     const callSid = sid('CA');
     const first = await webhook(server, callSid);
     const call = await stream(server, callSid, first.parameters);
-    await waitUntil(() => server.stream.status().active.telephone === 1, 3000, 'the stream');
+    await waitUntil(async () => (await server.stream.status()).active.telephone === 1, 3000, 'the stream');
     call.sendStop();
     await call.closed;
     const again = await webhook(server, callSid);

@@ -2,16 +2,12 @@
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once `predicate` holds (polled every 10 ms); rejects after `timeoutMs`, naming `what`. */
-export function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const poll = () => {
-      if (predicate()) return resolve();
-      if (performance.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 10);
-    };
-    poll();
-  });
+export async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const started = performance.now();
+  while (!(await predicate())) {
+    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
 }
 
 /** Calls `send(i)` `count` times on an absolute 20 ms schedule (`speedup` times faster than real time). */

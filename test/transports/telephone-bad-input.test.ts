@@ -104,7 +104,7 @@ describe('telephone: bad input closes one socket, never the server', function ()
     await sleep(50);
     call.destroy();
     await sleep(100);
-    expect(server.stream.status().active.telephone).to.equal(1); // only the healthy call
+    expect((await server.stream.status()).active.telephone).to.equal(1); // only the healthy call
   });
 
   it('answers a plain GET to the media endpoint with 426, not a crash', async () => {

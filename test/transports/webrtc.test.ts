@@ -124,8 +124,8 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
       expect(json.error).to.equal('BAD_REQUEST');
       expect(json.message).to.be.a('string').and.have.length.greaterThan(10);
     }
-    expect(server.stream.status().total).to.equal(0);
-    expect(server.stream.registry.size).to.equal(0);
+    expect((await server.stream.status()).total).to.equal(0);
+    expect((await (await server.stream.status())).reserved).to.equal(0);
     const bogus = await new TestPeer(server.url, 'b').post({ type: 'ice-candidate', webrtc_id: 'nobody', candidate: { candidate: 'garbage' } });
     expect(bogus.json).to.deep.equal({ status: 'failed', meta: { error: 'invalid_candidate_format' } });
     const duplicate = peer('dup');
@@ -204,8 +204,8 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
     await client.close();
     const info = await session.ended;
     expect(info.reason).to.equal('remote_closed');
-    expect(server.stream.status().total).to.equal(0);
-    expect(server.stream.registry.size).to.equal(0);
+    expect((await server.stream.status()).total).to.equal(0);
+    expect((await (await server.stream.status())).reserved).to.equal(0);
   });
 
   it('serves a phone call and a browser at once with the same handler type', async () => {
@@ -213,8 +213,8 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
     const client = peer('both');
     await client.connect();
     const call = await dialTestServer(server!);
-    await waitUntil(() => server!.stream.status().total === 2, 2000, 'both sessions');
-    expect(server.stream.status().active).to.deep.equal({ telephone: 1, webrtc: 1, websocket: 0 });
+    await waitUntil(async () => (await server!.stream.status()).total === 2, 2000, 'both sessions');
+    expect((await server.stream.status()).active).to.deep.equal({ telephone: 1, webrtc: 1, websocket: 0 });
     await sendPaced(30, (i) => {
       client.sendFrame(tone48k(i));
       call.sendMedia(new Uint8Array(160).fill(0x33));

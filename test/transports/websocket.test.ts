@@ -83,7 +83,7 @@ describe('websocket: FastRTC\'s protocol with explicit formats', function () {
       expect(reply.message).to.match(/mediaFormat/);
       expect((await client.closed).code).to.equal(1007);
     }
-    expect(server.stream.registry.size).to.equal(0);
+    expect((await (await server.stream.status())).reserved).to.equal(0);
   });
 
   it('sends the limit JSON then closes, counting every transport', async () => {

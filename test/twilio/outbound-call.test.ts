@@ -105,7 +105,7 @@ describe('outbound calls: stream.call() against a fake Twilio API that plays the
       expect(end.status).to.equal(outcome);
       expect(end.error).to.equal(error);
       expect(call.isOver).to.equal(true);
-      expect(stream.status().reserved, 'no place is held').to.equal(0);
+      expect((await stream.status()).reserved, 'no place is held').to.equal(0);
     });
   }
 

@@ -124,7 +124,7 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     }
     await playing;
     await waitUntil(() => videoFrames >= 10 && audioFrames >= 30, 5000, 'both tracks');
-    expect(server.stream.status().active.webrtc).to.equal(1);
+    expect((await server.stream.status()).active.webrtc).to.equal(1);
   });
 
   it('frees its codec processes when the peer goes away', async () => {
@@ -136,7 +136,7 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     expect(codecChildren()).to.be.at.least(2);
     await client.close();
     peers.length = 0;
-    await waitUntil(() => server!.stream.status().total === 0, 5000, 'session end');
+    await waitUntil(async () => (await server!.stream.status()).total === 0, 5000, 'session end');
     await waitUntil(() => codecChildren() === 0, 3000, 'no codec process left');
   });
 

@@ -3,16 +3,18 @@ import { readForm } from '../../http/body.js';
 import { publicOrigin, webSocketOrigin } from '../../http/public-url.js';
 import type { IncomingCall } from '../../options.js';
 import type { TransportRuntime } from '../runtime.js';
-import type { CallTokens } from './call-tokens.js';
+import type { Announcement } from '../../coordination/coordination.js';
+import { isCallstreamError } from '../../errors.js';
 import { signedByTwilio } from './signed-by-twilio.js';
 import { CALL_TOKEN_PARAMETER, connectTwiml, rejectTwiml, sayAndHangUpTwiml } from './twiml.js';
 
 /**
  * `GET|POST {path}/telephone/incoming`: Twilio's voice webhook. Checks the signature (when an auth
- * token is configured), reserves a place under the concurrency limit, and answers `<Connect><Stream>`
- * TwiML carrying a one-time token, or `<Reject reason="busy"/>` at the limit.
+ * token is configured), announces the call deployment-wide (a place under the concurrency limit and
+ * a one-time token, the same again for a repeated webhook), and answers `<Connect><Stream>` TwiML
+ * carrying the token, or `<Reject reason="busy"/>` at the limit.
  */
-export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens, mountPath: string): Middleware {
+export function incomingCallRoute(runtime: TransportRuntime, mountPath: string): Middleware {
   return async (ctx: Context) => {
     const { options } = runtime;
     const params = ctx.method === 'POST' ? await readForm(ctx, options.maxBodyBytes) : queryParams(ctx);
@@ -32,42 +34,33 @@ export function incomingCallRoute(runtime: TransportRuntime, tokens: CallTokens,
       ctx.body = sayAndHangUpTwiml('Sorry, this service is video only. Please open it in a web browser.');
       return;
     }
-    const streamUrl = `${webSocketOrigin(origin)}${mountPath}/telephone/handler`;
-    const answer = (token: string, custom: Record<string, string>) =>
-      connectTwiml({
-        streamUrl,
-        statusCallback: `${origin}${mountPath}/telephone/status`,
-        parameters: { ...custom, [CALL_TOKEN_PARAMETER]: token },
-        greeting: options.telephone.greeting,
-        goodbye: options.telephone.goodbye,
-      });
-    // Idempotent per CallSid: a repeated webhook never takes a second place nor opens a second stream.
-    const waiting = tokens.waitingFor(params.CallSid);
-    if (waiting) {
-      log.debug('repeated webhook: the call still waits for its stream; same token');
-      ctx.body = answer(waiting.token, waiting.call.parameters);
-      return;
-    }
-    if (params.CallSid && runtime.hasLiveCall(params.CallSid)) {
-      log.warn('repeated webhook refused: this call already has a live media stream');
-      ctx.body = rejectTwiml('rejected');
-      return;
-    }
-    const slot = runtime.accepting ? runtime.registry.reserve('telephone') : undefined;
-    if (!slot) {
-      runtime.clientFaults.warn(log, { limit: options.concurrencyLimit, accepting: runtime.accepting }, 'call rejected: busy (concurrency limit or shutting down)');
-      ctx.body = rejectTwiml('busy');
-      return;
-    }
+    const refuse = (reason: 'busy' | 'rejected', why: string, fields: Record<string, unknown> = {}) => {
+      runtime.clientFaults.warn(log, { ...fields, accepting: runtime.accepting }, `call rejected: ${why}`);
+      runtime.metrics.sessionRefused('telephone', reason === 'busy' ? 'busy' : 'taken');
+      ctx.body = rejectTwiml(reason);
+    };
+    if (!runtime.accepting) return refuse('busy', 'shutting down');
     const call = toIncomingCall(params);
-    let custom: Record<string, string>;
+    const custom = await customParameters(options.customParameters, call);
+    let announcement: Announcement;
     try {
-      custom = await customParameters(options.customParameters, call);
+      // Idempotent per CallSid: a repeated webhook never takes a second place nor opens a second stream.
+      announcement = await runtime.coordination.announceCall({ callSid: call.callSid, call, parameters: custom }, options.concurrencyLimit, options.telephone.connectTimeoutMs);
     } catch (error) {
-      slot.release();
-      throw error;
+      if (!isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) throw error;
+      return refuse('busy', 'the coordination store is unavailable');
     }
-    ctx.body = answer(tokens.issue({ call, slot, parameters: custom }), custom);
+    if (announcement.kind === 'busy') return refuse('busy', 'busy (concurrency limit)', { limit: options.concurrencyLimit });
+    if (announcement.kind === 'live') return refuse('rejected', 'repeated webhook for a call whose media stream is live');
+    if (announcement.kind === 'repeated') log.debug('repeated webhook: the call still waits for its stream; same token');
+    const streamUrl = `${webSocketOrigin(origin)}${mountPath}/telephone/handler`;
+    ctx.body = connectTwiml({
+      streamUrl,
+      statusCallback: `${origin}${mountPath}/telephone/status`,
+      parameters: { ...custom, [CALL_TOKEN_PARAMETER]: announcement.token },
+      greeting: options.telephone.greeting,
+      goodbye: options.telephone.goodbye,
+    });
     log.debug({ from: call.from, to: call.to, streamUrl }, 'incoming call: stream TwiML sent');
   };
 }

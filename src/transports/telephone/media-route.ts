@@ -2,7 +2,6 @@ import type { Context, Middleware } from 'koa';
 import { publicOrigin, webSocketOrigin } from '../../http/public-url.js';
 import { refusedAsNotUpgrade, refusedWhileDraining } from '../../http/websockets.js';
 import type { TransportRuntime } from '../runtime.js';
-import type { CallTokens } from './call-tokens.js';
 import { MediaStreamConnection } from './media-stream.js';
 import { signedByTwilio } from './signed-by-twilio.js';
 
@@ -10,7 +9,7 @@ import { signedByTwilio } from './signed-by-twilio.js';
  * `WS {path}/telephone/handler`: Twilio's media stream. The upgrade is refused with 403 unless it
  * carries a valid signature of the `wss://` URL (when an auth token is configured).
  */
-export function mediaStreamRoute(runtime: TransportRuntime, tokens: CallTokens): Middleware {
+export function mediaStreamRoute(runtime: TransportRuntime): Middleware {
   return async (ctx: Context) => {
     if (refusedAsNotUpgrade(ctx, 'This is the Twilio Media Streams endpoint')) return;
     const { options } = runtime;
@@ -28,6 +27,6 @@ export function mediaStreamRoute(runtime: TransportRuntime, tokens: CallTokens):
     }
     if (refusedWhileDraining(ctx, runtime.accepting)) return;
     const ws = await ctx.ws!();
-    new MediaStreamConnection(ws, runtime, tokens, ctx.ip);
+    new MediaStreamConnection(ws, runtime, ctx.ip);
   };
 }

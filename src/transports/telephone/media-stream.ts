@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import { mulawFrame } from '../../audio/frame.js';
 import type { CallFacts } from '../../session/types.js';
 import type { TransportRuntime } from '../runtime.js';
 import { JsonSocketConnection } from '../json-socket.js';
 import { CloseCode, decodeBase64Strict } from '../wire.js';
-import type { CallTokens, PendingCall } from './call-tokens.js';
+import type { AnnouncedCall, Place, TakenCall } from '../../coordination/coordination.js';
+import { isCallstreamError } from '../../errors.js';
+import { callKey } from './phone-calls.js';
 import { TelephoneLink } from './telephone-link.js';
 import { CALL_TOKEN_PARAMETER } from './twiml.js';
 
 const DTMF_DIGIT = /^[0-9*#A-D]$/;
+const BAD_TOKEN = 'Missing, used or unknown call token: streams must follow the webhook.';
 
 /**
  * One Twilio Media Streams WebSocket: `connected`, `start`, `media`, `dtmf`, `mark`, `stop` in;
@@ -17,11 +21,11 @@ const DTMF_DIGIT = /^[0-9*#A-D]$/;
  */
 export class MediaStreamConnection extends JsonSocketConnection {
   private warnedUnknown = false;
+  private starting = false;
 
   constructor(
     ws: WebSocket,
     runtime: TransportRuntime,
-    private readonly tokens: CallTokens,
     private readonly remoteAddress: string | undefined,
   ) {
     super(ws, runtime, {
@@ -33,7 +37,7 @@ export class MediaStreamConnection extends JsonSocketConnection {
     });
   }
 
-  protected onMessage(message: Record<string, unknown>): void {
+  protected onMessage(message: Record<string, unknown>): void | Promise<void> {
     switch (message.event) {
       case 'media':
         return this.onMedia(message);
@@ -57,36 +61,52 @@ export class MediaStreamConnection extends JsonSocketConnection {
     }
   }
 
-  private onStart(message: Record<string, unknown>): void {
-    if (this.session) return this.refuse(CloseCode.protocolError, 'A second start message.');
+  private async onStart(message: Record<string, unknown>): Promise<void> {
+    if (this.session || this.starting) return this.refuse(CloseCode.protocolError, 'A second start message.');
     const start = message.start as Record<string, unknown> | undefined;
     const streamSid = str(message.streamSid) ?? str(start?.streamSid);
     if (!start || typeof start !== 'object' || !streamSid) {
       return this.refuse(CloseCode.protocolError, 'The start message lacks start or streamSid.');
     }
+    this.starting = true;
     const customParameters = stringRecord(start.customParameters);
     const token = customParameters[CALL_TOKEN_PARAMETER];
     delete customParameters[CALL_TOKEN_PARAMETER];
     const callSid = str(start.callSid);
-    if (callSid && this.runtime.hasLiveCall(callSid)) return this.refuse(CloseCode.policyViolation, 'This call already has a live media stream.');
+    const { coordination, options } = this.runtime;
 
-    // Another call's token is refused as an unknown one: the reason must not tell a token is real.
-    const taken = this.tokens.take(token, callSid);
-    const pending = taken === 'other_call' ? undefined : taken;
-    if (!pending && (this.runtime.options.twilioAuthToken || token !== undefined)) {
-      return this.refuse(CloseCode.policyViolation, 'Missing, used or unknown call token: streams must follow the webhook.');
+    let announced: AnnouncedCall | undefined;
+    let place: Place | undefined;
+    if (token !== undefined) {
+      let taken: TakenCall;
+      try {
+        taken = await coordination.takeCall(token, callSid);
+      } catch (error) {
+        if (!isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) throw error;
+        return this.refuse(CloseCode.tryAgainLater, 'The service is unavailable; try again later.');
+      }
+      // One reason for every refused token: whether it exists for another call is not the client's business.
+      if (taken.kind !== 'taken') return this.refuse(CloseCode.policyViolation, BAD_TOKEN);
+      ({ announced, place } = taken);
+    } else if (options.twilioAuthToken) {
+      return this.refuse(CloseCode.policyViolation, BAD_TOKEN);
     }
-    const slot = pending?.slot ?? (this.runtime.accepting ? this.runtime.registry.reserve('telephone') : undefined);
-    if (!slot) return this.refuse(CloseCode.tryAgainLater, 'Concurrency limit reached.');
+    const admission = await this.runtime.admit({ transport: 'telephone', id: randomUUID(), keys: callSid ? [callKey(callSid)] : [], place });
+    if (!admission.admitted) {
+      if (admission.reason === 'taken') return this.refuse(CloseCode.policyViolation, 'This call already has a live media stream.');
+      return this.refuse(CloseCode.tryAgainLater, admission.reason === 'busy' ? 'Concurrency limit reached.' : 'Not accepting calls now; try again later.');
+    }
+    if (this.isClosed) return admission.giveBack();
 
-    const facts = callFacts(pending, { callSid, accountSid: str(start.accountSid), streamSid, customParameters }, this.remoteAddress);
-    const { telephone } = this.runtime.options;
+    const facts = callFacts(announced, { callSid, accountSid: str(start.accountSid), streamSid, customParameters }, this.remoteAddress);
     const session = this.runtime.openSession({
+      id: admission.id,
       link: new TelephoneLink(this.writer, streamSid, this.log, this.runtime.callControl(facts.callSid)),
       facts,
-      slot,
-      leadMs: telephone.leadMs,
-      markEveryMs: telephone.markEveryMs,
+      place: admission.place,
+      keys: admission.keys,
+      leadMs: options.telephone.leadMs,
+      markEveryMs: options.telephone.markEveryMs,
     });
     this.began(session);
     session.start();
@@ -131,7 +151,7 @@ function stringRecord(value: unknown): Record<string, string> {
 }
 
 function callFacts(
-  pending: PendingCall | undefined,
+  pending: AnnouncedCall | undefined,
   fromStart: Pick<CallFacts, 'callSid' | 'accountSid' | 'streamSid' | 'customParameters'>,
   remoteAddress: string | undefined,
 ): CallFacts {

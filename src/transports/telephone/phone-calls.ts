@@ -1,25 +1,36 @@
+import type { BusMessage } from '../../coordination/coordination.js';
+import { RemoteSession, type SessionSnapshot } from '../../coordination/remote-session.js';
 import { CallstreamError } from '../../errors.js';
 import type { CallControl, Session } from '../../session/session.js';
-import type { CallStatusEvent } from '../../session/types.js';
+import type { CallStatusEvent, StopInfo, StreamStatusEvent } from '../../session/types.js';
 import { twilioCallControl } from '../../twilio/call-control.js';
 import { startTwilioRecording } from '../../twilio/call-recording.js';
 import { isFinalCallStatus, type StatusCallback } from '../../twilio/call-status.js';
 import { type OutboundCall, type OutboundCallOptions, placeCall } from '../../twilio/outbound-call.js';
 import type { TransportRuntime } from '../runtime.js';
 
-/** Status callbacks kept for calls not (yet) known: one may beat the REST answer that names its call. */
-const EARLY_CALLS_KEPT = 100;
+/** The key under which the instance with a call's live session answers for it. */
+export const callKey = (callSid: string) => `call:${callSid}`;
+/** The key under which the instance that placed an outbound call answers for it. */
+const outboundKey = (callSid: string) => `outbound:${callSid}`;
+/** Status callbacks may beat the REST answer that names an outbound call: kept this long for it. */
+const KEEP_FOR_OUTBOUND_MS = 60_000;
 
 /**
- * The Stream's phone calls by CallSid: the live session of each, the outbound calls it placed, and
- * what Twilio's REST API can do to them. Status callbacks are dispatched from here to both.
+ * The phone calls of the deployment by CallSid, as this instance takes part in them: the live
+ * sessions it holds, the outbound calls it placed, and what Twilio's REST API can do to them. Status
+ * callbacks land on any instance and are sent on to the instances concerned: the call's session's
+ * and the outbound call's (kept for it when it is not known yet).
  */
 export class PhoneCalls {
   private readonly sessions = new Map<string, Session>();
   private readonly outbound = new Map<string, OutboundCall>();
-  private readonly early = new Map<string, CallStatusEvent[]>();
+  private readonly remote = new Map<string, RemoteSession>();
 
-  constructor(private readonly runtime: TransportRuntime) {}
+  constructor(private readonly runtime: TransportRuntime) {
+    runtime.directory.handlePrefix('call:', (key, message) => this.onCallMessage(key.slice('call:'.length), message));
+    runtime.directory.handlePrefix('outbound:', (key, message) => this.onOutboundMessage(key.slice('outbound:'.length), message));
+  }
 
   /** REST control of a call (hang up, transfer), when the Stream has a Twilio client. */
   control(callSid: string | undefined): CallControl | undefined {
@@ -27,45 +38,46 @@ export class PhoneCalls {
     return client && callSid ? twilioCallControl(client, callSid) : undefined;
   }
 
-  /** True while a phone session for `callSid` is live. */
-  hasLive(callSid: string): boolean {
-    return this.sessions.has(callSid);
-  }
-
-  /** A phone session opened: its status callbacks now reach it, its outbound handle learns of it, Twilio may record it. */
+  /** A phone session opened: status callbacks now reach it, its outbound call learns of it, Twilio may record it. */
   attach(session: Session): void {
     const callSid = session.facts.callSid;
     if (!callSid) return;
     this.sessions.set(callSid, session);
-    session.once('stop', () => {
+    // Only calls placed with the REST API (`outbound-api`) have an outbound handle to tell.
+    const placed = session.facts.direction === 'outbound-api';
+    if (placed) {
+      const snapshot: SessionSnapshot = { id: session.id, transport: session.transport, facts: { ...session.facts }, instanceId: this.runtime.coordination.instanceId };
+      this.tellOutbound(callSid, { type: 'connected', session: snapshot }, true);
+    }
+    session.once('stop', (info) => {
       if (this.sessions.get(callSid) === session) this.sessions.delete(callSid);
+      if (placed) this.tellOutbound(callSid, { type: 'session-ended', info }, false);
     });
-    this.outbound.get(callSid)?.attach(session);
     this.record(session, callSid);
   }
 
   /** A status callback (call status or media stream event) arrived, signature already checked. */
-  report(callback: StatusCallback): void {
+  async report(callback: StatusCallback): Promise<void> {
     const log = this.runtime.logger.child({ transport: 'telephone', callSid: callback.callSid });
     if (callback.kind === 'unknown') {
       log.warn({ reason: callback.reason }, 'status callback ignored');
       return;
     }
-    const session = this.sessions.get(callback.callSid);
+    const { coordination } = this.runtime;
     if (callback.kind === 'stream') {
-      if (session) session.reportStreamStatus(callback.event);
-      else log.info({ streamEvent: callback.event.event, streamSid: callback.event.streamSid, streamError: callback.event.error }, 'media stream status (no live session)');
+      const delivery = await coordination.ask(callKey(callback.callSid), { type: 'streamStatus', event: callback.event });
+      if (delivery.kind === 'absent') {
+        log.info({ streamEvent: callback.event.event, streamSid: callback.event.streamSid, streamError: callback.event.error }, 'media stream status (no live session)');
+      }
       return;
     }
     const { event, callSid } = callback;
-    const handle = this.outbound.get(callSid);
-    handle?.update(event);
-    if (session) {
-      session.reportCallStatus(event);
-      if (isFinalCallStatus(event.status)) session.end('remote_stop', `The call ended on Twilio's side (${event.status}).`);
-    } else if (!handle) {
+    const [toOutbound, toSession] = await Promise.all([
+      coordination.ask(outboundKey(callSid), { type: 'callStatus', event }, { keep: true, keepMs: KEEP_FOR_OUTBOUND_MS }),
+      coordination.ask(callKey(callSid), { type: 'callStatus', event }),
+    ]);
+    if (toOutbound.kind !== 'replied' && toSession.kind !== 'replied') {
       log.info({ callStatus: event.status, answeredBy: event.answeredBy, durationS: event.durationS }, 'call status (no live session)');
-      this.keepEarly(callSid, event);
     }
   }
 
@@ -74,7 +86,7 @@ export class PhoneCalls {
    * `{publicUrl}{mountPath}/telephone/incoming`, and reports to `{publicUrl}{mountPath}/telephone/status`.
    */
   async place(options: OutboundCallOptions, mountPath: string | undefined): Promise<OutboundCall> {
-    const { options: resolved, registry } = this.runtime;
+    const { options: resolved, coordination } = this.runtime;
     const client = resolved.twilioClient;
     if (!client) {
       throw new CallstreamError('CONFIG_ERROR', 'stream.call() needs Twilio REST credentials.', {
@@ -93,7 +105,7 @@ export class PhoneCalls {
       });
     }
     if (!this.runtime.accepting) throw new CallstreamError('SESSION_CLOSED', 'The Stream is shutting down: no new calls.');
-    if (registry.size >= resolved.concurrencyLimit) {
+    if ((await coordination.counts()).total >= resolved.concurrencyLimit) {
       throw new CallstreamError('CONCURRENCY_LIMIT', `The concurrency limit (${resolved.concurrencyLimit}) is reached: the answered call would be refused.`, {
         hint: 'wait for a session to end, or raise concurrencyLimit.',
       });
@@ -110,7 +122,7 @@ export class PhoneCalls {
       },
       options,
     );
-    this.track(call);
+    await this.track(call);
     return call;
   }
 
@@ -119,25 +131,71 @@ export class PhoneCalls {
     const pending = [...this.outbound.values()];
     await Promise.all(pending.map((call) => call.abandon('was given up: the Stream shut down')));
     this.outbound.clear();
-    this.early.clear();
   }
 
-  private track(call: OutboundCall): void {
+  /** Follows an outbound call from here: what was said about it before it was known comes first. */
+  private async track(call: OutboundCall): Promise<void> {
+    const key = outboundKey(call.sid);
     this.outbound.set(call.sid, call);
-    call.once('end', () => this.outbound.delete(call.sid));
-    const early = this.early.get(call.sid);
-    this.early.delete(call.sid);
-    for (const event of early ?? []) call.update(event);
-    const session = this.sessions.get(call.sid);
-    if (session) call.attach(session);
+    call.once('end', () => {
+      this.outbound.delete(call.sid);
+      this.runtime.directory.unclaim(key);
+      const remote = this.remote.get(call.sid);
+      this.remote.delete(call.sid);
+      remote?.stopped({ reason: 'remote_stop', message: `The call is over (${call.status}).`, durationMs: 0 });
+    });
+    let kept: unknown[] | undefined;
+    try {
+      kept = await this.runtime.directory.claim(key);
+    } catch (error) {
+      this.runtime.logger.warn({ err: error, callSid: call.sid }, 'outbound call: its status callbacks cannot be followed (coordination unavailable)');
+    }
+    for (const message of kept ?? []) this.onOutboundMessage(call.sid, message as BusMessage);
   }
 
-  private keepEarly(callSid: string, event: CallStatusEvent): void {
-    const events = this.early.get(callSid) ?? [];
-    events.push(event);
-    this.early.delete(callSid);
-    this.early.set(callSid, events);
-    if (this.early.size > EARLY_CALLS_KEPT) this.early.delete(this.early.keys().next().value!);
+  private onCallMessage(callSid: string, message: BusMessage): null {
+    const session = this.sessions.get(callSid);
+    if (!session) throw new CallstreamError('NOT_FOUND', `No live session for call ${callSid}.`);
+    if (message.type === 'streamStatus') {
+      session.reportStreamStatus(message.event as StreamStatusEvent);
+    } else if (message.type === 'callStatus') {
+      const event = message.event as CallStatusEvent;
+      session.reportCallStatus(event);
+      if (isFinalCallStatus(event.status)) session.end('remote_stop', `The call ended on Twilio's side (${event.status}).`);
+    }
+    return null;
+  }
+
+  private onOutboundMessage(callSid: string, message: BusMessage): null {
+    const call = this.outbound.get(callSid);
+    if (!call) throw new CallstreamError('NOT_FOUND', `No outbound call ${callSid} here.`);
+    if (message.type === 'callStatus') {
+      call.update(message.event as CallStatusEvent);
+    } else if (message.type === 'connected') {
+      const snapshot = message.session as SessionSnapshot;
+      const local = this.runtime.getSession(snapshot.id);
+      if (local) {
+        call.attach(local);
+      } else {
+        const remote = new RemoteSession(snapshot, this.runtime.directory, this.runtime.logger);
+        this.remote.set(callSid, remote);
+        call.attach(remote);
+      }
+    } else if (message.type === 'session-ended') {
+      this.remote.get(callSid)?.stopped(message.info as StopInfo);
+    }
+    return null;
+  }
+
+  /** Tells the instance that placed the call (if one did), kept for it when `keep` and it does not know the call yet. */
+  private tellOutbound(callSid: string, message: BusMessage, keep: boolean): void {
+    if (this.outbound.has(callSid)) {
+      this.onOutboundMessage(callSid, message);
+      return;
+    }
+    this.runtime.coordination
+      .ask(outboundKey(callSid), message, keep ? { keep: true, keepMs: KEEP_FOR_OUTBOUND_MS } : {})
+      .catch((error: unknown) => this.runtime.logger.debug({ err: error, callSid }, 'outbound call not told'));
   }
 
   private record(session: Session, callSid: string): void {

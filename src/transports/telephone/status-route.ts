@@ -23,7 +23,7 @@ export function statusCallbackRoute(runtime: TransportRuntime, calls: PhoneCalls
       throw new CallstreamError('BAD_SIGNATURE', 'Invalid or missing X-Twilio-Signature.');
     }
     log.debug({ callStatus: params.CallStatus, streamEvent: params.StreamEvent }, 'status callback');
-    calls.report(parseStatusCallback(params));
+    await calls.report(parseStatusCallback(params));
     ctx.status = 204;
   };
 }

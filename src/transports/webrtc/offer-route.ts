@@ -5,7 +5,6 @@ import { readJson } from '../../http/body.js';
 import type { TransportRuntime } from '../runtime.js';
 import { WebRtcPeer } from './peer.js';
 import { offerSdpProblem } from './offer-sdp.js';
-import { PendingCandidates } from './pending-candidates.js';
 
 /** Client-chosen ids (FastRTC's webrtc_id): short and plain, so they are safe in logs and URLs. */
 export const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -20,13 +19,18 @@ function badRequest(message: string): CallstreamError {
   return new CallstreamError('BAD_REQUEST', message);
 }
 
-/** The live browser peers of one Stream, and the candidates waiting for their offers. */
+/** What a trickled candidate gets back (FastRTC's answers). */
+type CandidateAnswer = { status: 'success' } | { status: 'failed'; meta: { error: string } };
+
+/**
+ * The live browser peers of this instance. Trickled candidates reach their peer wherever it lives
+ * (through the coordination); those that come before their offer are kept for it.
+ */
 export class WebRtcPeers {
   readonly peers = new Map<string, WebRtcPeer>();
-  readonly pending: PendingCandidates;
 
   constructor(private readonly runtime: TransportRuntime) {
-    this.pending = new PendingCandidates(runtime.clock);
+    runtime.directory.handleKeyed('candidate', (id, message) => this.addCandidate(id, message.candidate as RTCIceCandidateInit));
   }
 
   /** `POST {path}/webrtc/offer`: an offer, or a trickled ICE candidate (FastRTC's wire shapes). */
@@ -45,25 +49,42 @@ export class WebRtcPeers {
   /** Closes every peer (shutdown). */
   closeAll(reason: string): void {
     for (const peer of [...this.peers.values()]) peer.close(reason);
-    this.pending.clear();
   }
 
   private async offer(ctx: Context, id: string, sdp: unknown): Promise<void> {
     if (this.peers.has(id) || this.runtime.getSession(id)) return failed(ctx, 'connection_already_exists');
-    const { modality, allowExtraTracks } = this.runtime.options;
+    const { modality, allowExtraTracks, concurrencyLimit } = this.runtime.options;
     const problem = offerSdpProblem(sdp, modality, Boolean(allowExtraTracks));
     if (problem !== undefined) throw badRequest(problem);
-    if (!this.runtime.accepting) return failed(ctx, 'shutting_down');
-    const slot = this.runtime.registry.reserve('webrtc');
-    if (!slot) {
-      const log = this.runtime.logger.child({ transport: 'webrtc' });
-      this.runtime.clientFaults.warn(log, { limit: this.runtime.options.concurrencyLimit }, 'offer refused: concurrency limit reached');
-      return failed(ctx, 'concurrency_limit_reached', { limit: this.runtime.options.concurrencyLimit });
+    const admission = await this.runtime.admit({ transport: 'webrtc', id });
+    if (!admission.admitted) {
+      switch (admission.reason) {
+        case 'taken':
+          return failed(ctx, 'connection_already_exists');
+        case 'draining':
+          return failed(ctx, 'shutting_down');
+        case 'unavailable':
+          ctx.status = 503;
+          ctx.body = { status: 'failed', meta: { error: 'server_unavailable' } };
+          return;
+        case 'busy':
+          this.runtime.clientFaults.warn(this.runtime.logger.child({ transport: 'webrtc' }), { limit: concurrencyLimit }, 'offer refused: concurrency limit reached');
+          return failed(ctx, 'concurrency_limit_reached', { limit: concurrencyLimit });
+      }
     }
-    const peer = new WebRtcPeer(this.runtime, { id, slot, remoteAddress: ctx.ip, onClosed: () => this.forget(peer) });
+    const peer = new WebRtcPeer(this.runtime, {
+      id,
+      place: admission.place,
+      remoteAddress: ctx.ip,
+      onClosed: () => this.forget(peer),
+    });
     this.peers.set(id, peer);
+    const early = admission.kept.flatMap((message) => {
+      const { type, candidate } = message as { type?: unknown; candidate?: unknown };
+      return type === 'candidate' && isCandidate(candidate) ? [candidate] : [];
+    });
     try {
-      ctx.body = await peer.answer(sdp as string, this.pending.take(id));
+      ctx.body = await peer.answer(sdp as string, early);
     } catch (error) {
       peer.close('The offer could not be answered.');
       throw error;
@@ -71,31 +92,40 @@ export class WebRtcPeers {
   }
 
   private async candidate(ctx: Context, id: string, candidate: unknown): Promise<void> {
-    if (typeof candidate !== 'object' || candidate === null) return failed(ctx, 'invalid_candidate_format');
-    const init = candidate as RTCIceCandidateInit;
-    if (typeof init.candidate !== 'string' || (init.candidate !== '' && !init.candidate.startsWith('candidate:'))) {
-      return failed(ctx, 'invalid_candidate_format');
-    }
-    if (init.candidate === '') {
+    if (!isCandidate(candidate)) return failed(ctx, 'invalid_candidate_format');
+    if (candidate.candidate === '') {
       ctx.body = { status: 'success' }; // end of candidates
       return;
     }
-    const peer = this.peers.get(id);
-    if (!peer) {
-      if (!this.pending.add(id, init)) return failed(ctx, 'unknown_connection');
-      ctx.body = { status: 'success' };
+    if (this.peers.has(id)) {
+      ctx.body = await this.addCandidate(id, candidate);
       return;
     }
-    if (peer.isClosed) return failed(ctx, 'connection_closed');
+    // Elsewhere, or before its offer (trickle races the offer POST): kept for the offer if so.
+    const delivery = await this.runtime.coordination.ask(id, { type: 'candidate', candidate: { ...candidate } }, { keep: true });
+    ctx.body = delivery.kind === 'replied' ? delivery.value : { status: 'success' };
+  }
+
+  private async addCandidate(id: string, candidate: RTCIceCandidateInit): Promise<CandidateAnswer> {
+    const peer = this.peers.get(id);
+    if (!peer) return { status: 'failed', meta: { error: 'unknown_connection' } };
+    if (peer.isClosed) return { status: 'failed', meta: { error: 'connection_closed' } };
     try {
-      await peer.addCandidate(init);
+      await peer.addCandidate(candidate);
     } catch {
-      return failed(ctx, 'invalid_candidate_format');
+      return { status: 'failed', meta: { error: 'invalid_candidate_format' } };
     }
-    ctx.body = { status: 'success' };
+    return { status: 'success' };
   }
 
   private forget(peer: WebRtcPeer): void {
     if (this.peers.get(peer.id) === peer) this.peers.delete(peer.id);
+    if (!peer.session) this.runtime.directory.unclaim(peer.id);
   }
+}
+
+function isCandidate(value: unknown): value is RTCIceCandidateInit {
+  if (typeof value !== 'object' || value === null) return false;
+  const text = (value as { candidate?: unknown }).candidate;
+  return typeof text === 'string' && (text === '' || text.startsWith('candidate:'));
 }

@@ -13,7 +13,7 @@ import {
 import type { TimerHandle } from '../../clock.js';
 import { CallstreamError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { Slot } from '../../session/registry.js';
+import type { Place } from '../../coordination/coordination.js';
 import type { Session } from '../../session/session.js';
 import type { TransportRuntime } from '../runtime.js';
 import { codecForMimeType, type RtpAudioCodec } from './audio-codecs.js';
@@ -32,7 +32,8 @@ const DIRECTION = { 'send-receive': 'sendrecv', receive: 'sendonly', send: 'recv
 
 export interface PeerInit {
   id: string;
-  slot: Slot;
+  /** Its place under the limit: the session holds it once opened, the peer until then. */
+  place: Place;
   remoteAddress?: string;
   onClosed: () => void;
 }
@@ -152,7 +153,7 @@ export class WebRtcPeer {
       id: this.id,
       link: this.link,
       facts: { customParameters: {}, remoteAddress: this.init.remoteAddress },
-      slot: this.init.slot,
+      place: this.init.place,
       leadMs: 20,
     });
     this.session.once('stop', () => this.close('session ended'));
@@ -184,7 +185,7 @@ export class WebRtcPeer {
     this.reorder?.flush();
     this.video?.close();
     if (this.session) this.session.end('remote_closed', reason);
-    else this.init.slot.release();
+    else this.init.place.release();
     this.pc.close().catch(() => {});
     this.init.onClosed();
   }

@@ -18,6 +18,7 @@ const PHONE_LIKE: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
  */
 export class WebSocketConnection extends JsonSocketConnection {
   private wireFormat: AudioFormat | undefined;
+  private starting = false;
 
   constructor(
     ws: WebSocket,
@@ -33,7 +34,7 @@ export class WebSocketConnection extends JsonSocketConnection {
     });
   }
 
-  protected onMessage(message: Record<string, unknown>): void {
+  protected onMessage(message: Record<string, unknown>): void | Promise<void> {
     switch (message.event) {
       case 'media':
         return this.onMedia(message);
@@ -58,25 +59,31 @@ export class WebSocketConnection extends JsonSocketConnection {
     }
   }
 
-  private onStart(message: Record<string, unknown>): void {
-    if (this.session) return this.refuse(CloseCode.protocolError, 'A second start message.');
+  private async onStart(message: Record<string, unknown>): Promise<void> {
+    if (this.session || this.starting) return this.refuse(CloseCode.protocolError, 'A second start message.');
     const id = message.websocket_id;
     if (typeof id !== 'string' || !CLIENT_ID.test(id)) return this.refuse(CloseCode.protocolError, 'websocket_id must be 1-128 letters, digits, "_" or "-".');
     const formats = this.formats(message.mediaFormat);
     if (typeof formats === 'string') return this.refuse(CloseCode.invalidPayload, formats);
-    if (this.runtime.getSession(id)) return this.refuse(CloseCode.policyViolation, `A session with id "${id}" already exists.`);
-    const slot = this.runtime.accepting ? this.runtime.registry.reserve('websocket') : undefined;
-    if (!slot) {
-      this.runtime.clientFaults.warn(this.log, { limit: this.runtime.options.concurrencyLimit }, 'websocket refused: concurrency limit reached');
-      const failed = { status: 'failed', meta: { error: 'concurrency_limit_reached', limit: this.runtime.options.concurrencyLimit } };
-      return this.closeWith(CloseCode.tryAgainLater, 'concurrency_limit_reached', failed);
+    const alreadyExists = () => this.refuse(CloseCode.policyViolation, `A session with id "${id}" already exists.`);
+    if (this.runtime.getSession(id)) return alreadyExists();
+    this.starting = true;
+    const admission = await this.runtime.admit({ transport: 'websocket', id });
+    if (!admission.admitted) {
+      if (admission.reason === 'taken') return alreadyExists();
+      const limit = this.runtime.options.concurrencyLimit;
+      if (admission.reason === 'busy') this.runtime.clientFaults.warn(this.log, { limit }, 'websocket refused: concurrency limit reached');
+      const error = admission.reason === 'busy' ? 'concurrency_limit_reached' : admission.reason === 'draining' ? 'shutting_down' : 'server_unavailable';
+      const failed = { status: 'failed', meta: { error, ...(admission.reason === 'busy' ? { limit } : {}) } };
+      return this.closeWith(CloseCode.tryAgainLater, error, failed);
     }
+    if (this.isClosed) return admission.giveBack();
     this.wireFormat = formats.input;
     const session = this.runtime.openSession({
       id,
       link: new WebSocketLink(this.writer, formats.input, formats.output),
       facts: { customParameters: {}, remoteAddress: this.remoteAddress },
-      slot,
+      place: admission.place,
       leadMs: this.runtime.options.websocket.leadMs,
     });
     session.inlineOutputs = message.inlineOutputs === true;

@@ -1,0 +1,68 @@
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { authorizeWith, requireBearerToken } from './http/access.js';
+import { corsMiddleware } from './http/cors.js';
+import { httpErrors } from './http/errors.js';
+import { limitFailures, limitRequests } from './http/rate-limit.js';
+import { useWebSockets } from './http/websockets.js';
+import { inputHookRoute } from './inputs/input-route.js';
+import { outputsRoute } from './outputs/outputs-route.js';
+import type { Stream } from './stream.js';
+import { incomingCallRoute } from './transports/telephone/incoming.js';
+import { mediaStreamRoute } from './transports/telephone/media-route.js';
+import { statusCallbackRoute } from './transports/telephone/status-route.js';
+import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.js';
+import { webSocketRoute } from './transports/websocket/route.js';
+import { pageAssets } from './ui/page.js';
+
+/**
+ * The routes of a Stream under `prefix`: Twilio's (guarded by signatures), the browser's and
+ * programs' (guarded by `authorize`), status, health and metrics.
+ */
+export function mountRoutes(app: Koa, stream: Stream, prefix: string): Router {
+  const { options, logger, coordination } = stream;
+  useWebSockets(app, logger);
+  if (!options.twilioAuthToken) {
+    logger.warn('no Twilio auth token configured (TWILIO_AUTH_TOKEN): webhook and media stream signatures are NOT checked');
+  }
+  const router = new Router(prefix ? { prefix } : {});
+  const guard = authorizeWith(options.authorize);
+  const { offers, signatureFailures } = options.rateLimit;
+  // Per-IP budgets shared by every instance, so N instances do not multiply the allowance.
+  const forgeries = limitFailures(signatureFailures && coordination.rateBucket('signature-failures', signatureFailures), 403, logger);
+  const offerLimit = limitRequests(offers && coordination.rateBucket('offers', offers), logger, (ctx) => (ctx.body as { status?: unknown })?.status !== 'success');
+  const cors = corsMiddleware(options.cors);
+  const browser = cors ? [cors.headers, guard] : [guard];
+  router.use(httpErrors(logger));
+  // Twilio's routes are guarded by signatures; everything else by the authorize hook (/metrics by metricsToken when set).
+  router.all('/telephone/incoming', forgeries, incomingCallRoute(stream, prefix));
+  router.get('/telephone/handler', forgeries, mediaStreamRoute(stream));
+  router.post('/telephone/status', forgeries, statusCallbackRoute(stream, stream.calls));
+  router.get('/', guard, (ctx, next) => stream.ui(ctx, next));
+  router.get('/static/:file', guard, pageAssets(options));
+  router.post('/webrtc/offer', ...browser, offerLimit, stream.webrtc.route());
+  router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(options.rtcConfiguration));
+  router.get('/websocket/offer', guard, webSocketRoute(stream));
+  router.post('/input_hook', ...browser, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
+  router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination));
+  if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);
+  router.get('/status', ...browser, async (ctx) => {
+    ctx.body = await stream.status();
+  });
+  // For load balancers: 503 while this instance drains, so it leaves the rotation. A coordination
+  // store out of reach is said but not failed: every instance shares it, and a balancer with no
+  // healthy instance could not even answer "busy".
+  router.get('/health', (ctx) => {
+    ctx.status = stream.accepting ? 200 : 503;
+    ctx.body = { status: stream.accepting ? 'ok' : 'draining', instanceId: coordination.instanceId, coordination: coordination.healthy ? 'ok' : 'unavailable' };
+  });
+  const metricsGuard = options.metricsToken ? requireBearerToken(options.metricsToken) : guard;
+  router.get('/metrics', metricsGuard, async (ctx) => {
+    const { contentType, body } = await stream.metrics.render();
+    ctx.type = contentType;
+    ctx.body = body;
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return router;
+}
