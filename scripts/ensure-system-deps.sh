@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing:
 #   chromium (browser tests), espeak-ng + sox (speech fixtures), ffmpeg (video), vpx-tools (vpxdec, the
-#   low-latency VP8 decoder), coturn (TURN relay tests).
+#   low-latency VP8 decoder), coturn (TURN relay tests), redis-server + haproxy (cluster tests: a
+#   throwaway Redis and a round-robin balancer in front of the instances).
 # Runs as root or through sudo; prints what it does. Set CALLSTREAM_SKIP_SYSTEM_DEPS=1 to skip.
 set -euo pipefail
 [ "${CALLSTREAM_SKIP_SYSTEM_DEPS:-}" = "1" ] && exit 0
@@ -15,6 +16,8 @@ for pkg in "$@"; do
     ffmpeg) command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg) ;;
     vpx-tools) command -v vpxdec >/dev/null 2>&1 || need+=(vpx-tools) ;;
     coturn) command -v turnserver >/dev/null 2>&1 || need+=(coturn) ;;
+    redis-server) command -v redis-server >/dev/null 2>&1 || need+=(redis-server) ;;
+    haproxy) command -v haproxy >/dev/null 2>&1 || need+=(haproxy) ;;
   esac
 done
 [ ${#need[@]} -eq 0 ] && exit 0
