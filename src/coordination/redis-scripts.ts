@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * The Lua scripts of RedisCoordination: each operation that reads then writes shared state is one
+ * script, so it is atomic across instances. Time is Redis server time (`TIME`), never an instance's
+ * clock. Every key a script touches is passed in KEYS (key layout: see redis.ts).
+ */
+
+/** A Lua script run by its SHA1 (EVALSHA), sent whole (EVAL) once when Redis has not seen it (e.g. after a restart). */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/** Server time in whole milliseconds. */
+const NOW_MS = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/** Drops places whose lease has run out. */
+const PRUNE = `
+local function prune(places, now)
+  redis.call('ZREMRANGEBYSCORE', places, '-inf', now)
+end
+`;
+
+/** KEYS: places. ARGV: member, limit, leaseMs. Returns 1 when the place was taken, 0 at the limit. */
+export const ACQUIRE = new LuaScript('acquire', `${NOW_MS}${PRUNE}
+local now = now_ms()
+prune(KEYS[1], now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+return 1
+`);
+
+/** KEYS: places. Returns the members of the live places. */
+export const COUNTS = new LuaScript('counts', `${NOW_MS}${PRUNE}
+prune(KEYS[1], now_ms())
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`);
+
+/**
+ * What an instance holds, in one layout for RENEW and GIVE_BACK.
+ * KEYS: places, then one owner key per claim, then one CallSid key per live call.
+ * ARGV: instanceId, leaseMs, number of places, number of claims, the place members, then for each
+ * live call the CallSid record's expected value (`live|<member>`).
+ */
+const HOLDINGS = `
+local me, lease = ARGV[1], tonumber(ARGV[2])
+local nPlaces, nClaims = tonumber(ARGV[3]), tonumber(ARGV[4])
+local nCalls = #KEYS - 1 - nClaims
+`;
+
+/**
+ * Renews every lease the instance holds, and puts back whatever is missing (after a Redis restart):
+ * places, claims (unless another instance has claimed the key since), live CallSid records (unless
+ * the CallSid was announced again since). Returns the 0-based indexes of the claims lost to another.
+ */
+export const RENEW = new LuaScript('renew', `${NOW_MS}${HOLDINGS}
+local expiry = now_ms() + lease
+for i = 1, nPlaces do redis.call('ZADD', KEYS[1], expiry, ARGV[4 + i]) end
+local lost = {}
+for i = 1, nClaims do
+  local owner = redis.call('GET', KEYS[1 + i])
+  if owner == false or owner == me then
+    redis.call('SET', KEYS[1 + i], me, 'PX', lease)
+  else
+    lost[#lost + 1] = i - 1
+  end
+end
+for i = 1, nCalls do
+  local key, want = KEYS[1 + nClaims + i], ARGV[4 + nPlaces + i]
+  local value = redis.call('GET', key)
+  if value == false or value == want then redis.call('SET', key, want, 'PX', lease) end
+end
+return lost
+`);
+
+/** Gives back places, claims (only this instance's) and live CallSid records (only those of these places). */
+export const GIVE_BACK = new LuaScript('give_back', `${HOLDINGS}
+for i = 1, nPlaces do redis.call('ZREM', KEYS[1], ARGV[4 + i]) end
+for i = 1, nClaims do
+  if redis.call('GET', KEYS[1 + i]) == me then redis.call('DEL', KEYS[1 + i]) end
+end
+for i = 1, nCalls do
+  local key = KEYS[1 + nClaims + i]
+  if redis.call('GET', key) == ARGV[4 + nPlaces + i] then redis.call('DEL', key) end
+end
+return 1
+`);
+
+/**
+ * A webhook announces a call. KEYS: places, CallSid record, token record.
+ * ARGV: has CallSid ('1'/'0'), limit, ttlMs, new place member, new token, CallSid, announced call (JSON).
+ * The CallSid record is `pending|<token>` until the stream takes the call, then `live|<place member>`.
+ * Returns {'repeated', token} | {'live'} | {'busy'} | {'issued', token}.
+ */
+export const ANNOUNCE = new LuaScript('announce', `${NOW_MS}${PRUNE}
+local now = now_ms()
+local hasSid = ARGV[1] == '1'
+if hasSid then
+  local record = redis.call('GET', KEYS[2])
+  if record then
+    if string.sub(record, 1, 8) == 'pending|' then return {'repeated', string.sub(record, 9)} end
+    local score = redis.call('ZSCORE', KEYS[1], string.sub(record, 6))
+    if score and tonumber(score) > now then return {'live'} end
+    redis.call('DEL', KEYS[2])
+  end
+end
+prune(KEYS[1], now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {'busy'} end
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[4])
+redis.call('HSET', KEYS[3], 'callSid', ARGV[6], 'place', ARGV[4], 'call', ARGV[7])
+redis.call('PEXPIRE', KEYS[3], ttl)
+if hasSid then redis.call('SET', KEYS[2], 'pending|' .. ARGV[5], 'PX', ttl) end
+return {'issued', ARGV[5]}
+`);
+
+/**
+ * A media stream takes its call. KEYS: places, token record, the stream's CallSid record.
+ * ARGV: the stream's CallSid ('' when none), leaseMs.
+ * Returns {'unknown'} | {'other_call'} | {'taken', place member, announced call (JSON)}; the token is
+ * spent, the place's lease now runs from now, and the stream's CallSid is marked live.
+ */
+export const TAKE = new LuaScript('take', `${NOW_MS}
+local record = redis.call('HMGET', KEYS[2], 'callSid', 'place', 'call')
+if not record[2] then return {'unknown'} end
+if record[1] ~= '' and record[1] ~= ARGV[1] then return {'other_call'} end
+redis.call('DEL', KEYS[2])
+local lease = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now_ms() + lease, record[2])
+if ARGV[1] ~= '' then redis.call('SET', KEYS[3], 'live|' .. record[2], 'PX', lease) end
+return {'taken', record[2], record[3]}
+`);
+
+/**
+ * Claims a key. KEYS: owner, kept messages. ARGV: instanceId, leaseMs.
+ * Returns nil when another instance holds it, else the kept messages still in time (oldest first),
+ * which are removed.
+ */
+export const CLAIM = new LuaScript('claim', `${NOW_MS}
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return false end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+local now = now_ms()
+local kept = {}
+for _, entry in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  local bar = string.find(entry, '|', 1, true)
+  if tonumber(string.sub(entry, 1, bar - 1)) > now then kept[#kept + 1] = string.sub(entry, bar + 1) end
+end
+redis.call('DEL', KEYS[2])
+return kept
+`);
+
+/**
+ * Finds who holds a key, or keeps the message for its next holder. KEYS: owner, kept messages.
+ * ARGV: keep ('1'/'0'), message (JSON), keepMs, most messages kept per key.
+ * Kept entries are `<expiry ms>|<message>`; past the bound the oldest go.
+ * Returns {'owner', instanceId} | {'kept'} | {'absent'}.
+ */
+export const ASK = new LuaScript('ask', `${NOW_MS}
+local owner = redis.call('GET', KEYS[1])
+if owner then return {'owner', owner} end
+if ARGV[1] ~= '1' then return {'absent'} end
+local keepMs = tonumber(ARGV[3])
+redis.call('RPUSH', KEYS[2], (now_ms() + keepMs) .. '|' .. ARGV[2])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
+if redis.call('PTTL', KEYS[2]) < keepMs then redis.call('PEXPIRE', KEYS[2], keepMs) end
+return {'kept'}
+`);
+
+/**
+ * A token bucket (the semantics of RateLimiter in src/http/rate-limit.ts, on server time).
+ * KEYS: bucket. ARGV: limit, windowMs, 'hit' | 'peek'. A missing bucket is full; a bucket full again
+ * is forgotten (PEXPIRE windowMs: it refills within that). Returns 0 when within the budget, else the
+ * milliseconds until the next request would be.
+ */
+export const RATE = new LuaScript('rate', `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local perMs = limit / window
+local tokens = limit
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+if state[1] then
+  tokens = math.min(limit, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * perMs)
+end
+local wait = 0
+if tokens < 1 then wait = math.ceil((1 - tokens) / perMs) end
+if ARGV[3] == 'peek' then return wait end
+if wait == 0 then tokens = tokens - 1 end
+if tokens >= limit then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.3f', now))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window))
+end
+return wait
+`);

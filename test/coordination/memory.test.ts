@@ -1,0 +1,12 @@
+import { MemoryCoordination } from '../../src/coordination/memory.js';
+import { MemoryHub } from '../../src/coordination/memory-hub.js';
+import { describeCoordinationContract } from './contract.js';
+
+describe('MemoryCoordination', () => {
+  describeCoordinationContract('memory', async (count, timing) => {
+    const hub = new MemoryHub();
+    const instances = Array.from({ length: count }, () => new MemoryCoordination({ hub, ...timing }));
+    await Promise.all(instances.map((c) => c.start()));
+    return { instances, cleanup: async () => void (await Promise.all(instances.map((c) => c.close()))) };
+  });
+});
