@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Clock, systemClock } from '../clock.js';
-import { CallstreamError } from '../errors.js';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { CallstreamError, describeError } from '../errors.js';
 import { RateLimiter, type RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
 import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
@@ -31,6 +31,16 @@ export type HubTakenCall =
   | { kind: 'taken'; announced: AnnouncedCall; placeId: string }
   | { kind: 'other_call' }
   | { kind: 'unknown' };
+
+/** A holder's answer; a fault that is not a CallstreamError reaches the asker as HANDLER_ERROR, as over Redis. */
+async function answer(member: HubMember, key: string, message: BusMessage): Promise<unknown> {
+  try {
+    return await member.onMessage(key, message);
+  } catch (error) {
+    if (error instanceof CallstreamError) throw error;
+    throw new CallstreamError('HANDLER_ERROR', describeError(error));
+  }
+}
 
 /** What an instance attached to the hub answers with. */
 export interface HubMember {
@@ -159,9 +169,16 @@ export class MemoryHub {
       return { kind: 'kept' };
     }
     const member = this.members.get(owner);
-    if (!member) throw new CallstreamError('COORDINATION_UNAVAILABLE', `The instance holding "${key}" does not answer.`);
-    const value = await member.onMessage(key, message);
-    return { kind: 'replied', value: value === undefined ? null : JSON.parse(JSON.stringify(value)) };
+    const silent = () => new CallstreamError('COORDINATION_UNAVAILABLE', `The instance holding "${key}" does not answer.`);
+    if (!member) throw silent();
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = this.clock.after(options.timeoutMs ?? 3000, () => reject(silent()))));
+    try {
+      const value = await Promise.race([answer(member, key, message), timeout]);
+      return { kind: 'replied', value: value === undefined ? null : JSON.parse(JSON.stringify(value)) };
+    } finally {
+      timer?.cancel();
+    }
   }
 
   publish(topic: string, message: BusMessage): void {
