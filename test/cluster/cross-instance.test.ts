@@ -5,7 +5,9 @@ import { AdditionalOutputs } from '../../src/session/emit.js';
 import type { SessionContext, StreamHandler } from '../../src/session/handler.js';
 import type { Session } from '../../src/session/session.js';
 import type { CallStatusEvent } from '../../src/session/types.js';
+import { RemoteSession } from '../../src/coordination/remote-session.js';
 import { type ClusterKind, startCluster, type TestCluster } from '../support/cluster.js';
+import { FakeTwilioApi } from '../support/fake-twilio.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { rejection } from '../support/rejection.js';
 import { AUTH_TOKEN, PUBLIC_URL, type TestServer } from '../support/server.js';
@@ -280,3 +282,55 @@ for (const backend of ['memory', 'redis'] as const) {
     });
   });
 }
+
+describe('cluster (redis): an outbound call placed on one instance, answered on another', function () {
+  this.timeout(30000);
+  let redis: RedisServer;
+  let api: FakeTwilioApi;
+  let cluster: TestCluster | undefined;
+
+  before(async () => {
+    redis = await startRedisServer();
+  });
+
+  after(async () => {
+    await redis.stop();
+  });
+
+  beforeEach(async () => {
+    api = await FakeTwilioApi.start();
+  });
+
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+    await api.close();
+  });
+
+  it('resolves stream.call() with a RemoteSession when the media lands elsewhere; it hangs up and ends from afar', async () => {
+    cluster = await startCluster(() => new EchoHandler(), { kind: 'redis', url: redis.url }, { instances: 2, options: { ...api.streamOptions(), rateLimit: false } });
+    const [a, b] = cluster.instances as [TestServer, TestServer];
+    // Twilio reaches the public URL at B: webhook, media stream and status callbacks all land there.
+    api.calls.reach(PUBLIC_URL, { baseUrl: b.url });
+    const call = await a.stream.call({ to: '+15550002222', from: '+15550001111' });
+    const statuses: string[] = [];
+    call.on('status', (event) => statuses.push(event.status));
+    const callee = await api.calls.next();
+    const media = await callee.answer();
+    const session = (await call.session) as RemoteSession;
+    expect(session).to.be.instanceOf(RemoteSession);
+    expect(session.instanceId).to.equal('instance-1');
+    expect(session.facts).to.include({ callSid: call.sid, direction: 'outbound-api' });
+    expect(b.stream.getSession(session.id), 'the session lives on B').to.not.equal(undefined);
+    await call.answered;
+    await echoes(media);
+
+    await session.hangUp();
+    expect(callee.updates.map((u) => u.form)).to.deep.equal([{ Status: 'completed' }]);
+    expect((await session.ended).reason).to.equal('hangup');
+    const end = await call.ended;
+    expect(end.status).to.equal('completed');
+    expect(end.error).to.equal(undefined);
+    expect(statuses).to.include('in-progress');
+  });
+});

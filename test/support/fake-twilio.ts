@@ -73,6 +73,8 @@ export class FakeTwilioApi {
   /** Called with each request before it is answered (to look at the world at that moment). */
   onRequest: ((request: RecordedRequest) => void) | undefined;
   private readonly routes: { method: string; pattern: RegExp; handle: RouteHandler }[] = [];
+  /** While set, answers wait for it (the request has been handled): news about a call can then beat the REST answer. */
+  replyGate: Promise<void> | undefined;
   private readonly failures: { method: string; pattern: RegExp; failure: ScriptedFailure; times: number }[] = [];
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
 
@@ -190,6 +192,7 @@ export class FakeTwilioApi {
     this.requests.push(request);
     this.onRequest?.(request);
     const reply = this.answer(request, req.headers.authorization);
+    await this.replyGate;
     res.writeHead(reply.status, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(reply.body));
   }

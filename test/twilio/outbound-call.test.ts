@@ -32,6 +32,20 @@ describe('outbound calls: stream.call() against a fake Twilio API that plays the
     return server;
   }
 
+  it('keeps status callbacks that arrive before the REST answer naming their call, for that call', async () => {
+    const { stream } = await serve();
+    let release!: () => void;
+    api.replyGate = new Promise((resolve) => (release = resolve));
+    const placing = stream.call({ to: TO, from: FROM, answerTimeoutMs: 3000 });
+    const callee = await api.calls.next();
+    await callee.busy(); // initiated, ringing, busy: all told before the call is known
+    api.replyGate = undefined;
+    release();
+    const call = await placing;
+    expect((await rejection(call.answered, CallFailedError)).reason).to.equal('busy');
+    expect((await call.ended).status).to.equal('busy');
+  });
+
   it('places the call through the signed webhook, connects its answer to the handler (echo), and reports every status', async () => {
     const { stream } = await serve();
     const call = await stream.call({ to: TO, from: FROM, timeout: 20, machineDetection: 'Enable' });
