@@ -1,14 +1,16 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
 import { parseOrExplain } from './args.js';
-import { clusterOption } from './cluster-option.js';
+import { clusterOption, isServeWorker } from './cluster-option.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { serveUntilSignalled } from './serve.js';
 import { SERVE_DEFAULTS, type ServeFlags, serveSettings } from './serve-settings.js';
+import { WorkerPool } from './workers.js';
 
 export const SERVE_HELP = `Usage:
   callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy]
-                   [--concurrency-limit N] [--time-limit SECONDS] [--redis URL] [--instance-id ID]
+                   [--concurrency-limit N] [--time-limit SECONDS] [--workers N] [--redis URL] [--instance-id ID]
 
 Starts the demo server: the handler's routes and page at the root. SIGTERM or Ctrl-C drains live
 sessions (DRAIN_MS, default ${SERVE_DEFAULTS.drainMs}) and exits 0.
@@ -21,9 +23,14 @@ Options:
   --trust-proxy        Honour X-Forwarded-Proto/Host (env TRUST_PROXY=1; default off; on Heroku-style hosts).
   --concurrency-limit  Sessions at once, all transports, the whole deployment (env CONCURRENCY_LIMIT; default unlimited).
   --time-limit         Seconds before a session is ended (env TIME_LIMIT; default none).
+  --workers            Processes sharing the port, e.g. one per core (env WEB_CONCURRENCY; default ${SERVE_DEFAULTS.workers}).
+                       They serve as one: one limit, call tokens and sessions reachable from any of them,
+                       through this process (their primary) or, with --redis, through Redis. A worker that
+                       dies is restarted; one that cannot start stops them all, with its exit code.
   --redis              Cluster mode: a redis:// or rediss:// URL (env REDIS_URL; default none: state in memory).
                        Instances on any number of machines then serve as one. Redis out of reach at start: exit 1.
   --instance-id        This instance's id (env INSTANCE_ID; default generated, from DYNO when it is set).
+                       With --workers, each worker's is the id (default <host>-<pid>) and ".w<N>".
   -h, --help           Show this help.
 
 Environment: PUBLIC_URL, TWILIO_AUTH_TOKEN (signature checks), METRICS_TOKEN (a bearer token
@@ -38,6 +45,7 @@ const OPTIONS = {
   'trust-proxy': { type: 'boolean' },
   'concurrency-limit': { type: 'string' },
   'time-limit': { type: 'string' },
+  workers: { type: 'string' },
   redis: { type: 'string' },
   'instance-id': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -56,6 +64,10 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     return EXIT.OK;
   }
   const settings = serveSettings(values);
-  await serveUntilSignalled({ ...settings, cluster: clusterOption(settings) });
+  if (cluster.isPrimary && settings.workers > 1) {
+    new WorkerPool(settings).start();
+    return undefined;
+  }
+  await serveUntilSignalled({ ...settings, cluster: clusterOption(settings) }, { inWorker: isServeWorker() });
   return undefined;
 }

@@ -7,7 +7,11 @@ export const SERVE_DEFAULTS = {
   host: '0.0.0.0',
   port: 8000,
   drainMs: 10_000,
+  workers: 1,
 } as const;
+
+/** More workers than this is a typo, not a machine. */
+export const MAX_WORKERS = 128;
 
 /** The flags of `callstream serve` (as parseArgs gives them). */
 export interface ServeFlags {
@@ -19,6 +23,7 @@ export interface ServeFlags {
   'instance-id'?: string;
   'concurrency-limit'?: string;
   'time-limit'?: string;
+  workers?: string;
 }
 
 /** Everything `callstream serve` runs with, from its flags and the environment. */
@@ -31,12 +36,14 @@ export interface ServeSettings {
   drainMs: number;
   /** Cluster mode: the Redis URL (never logged: it may carry a password). */
   redis: string | undefined;
-  /** This instance's id; undefined leaves it to the coordination. */
+  /** This instance's id (with workers: the base of theirs); undefined leaves it to the coordination. */
   instanceId: string | undefined;
   /** Sessions at once, deployment-wide; undefined: unlimited. */
   concurrencyLimit: number | undefined;
   /** Seconds before a session is ended; undefined: none. */
   timeLimit: number | undefined;
+  /** Processes serving the port (node:cluster); 1 serves in this process. */
+  workers: number;
 }
 
 /** An option's value: the flag's, else the environment variable's (an empty one counts as unset). */
@@ -58,6 +65,7 @@ export function serveSettings(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   const drain = env.DRAIN_MS ? { value: env.DRAIN_MS, source: 'DRAIN_MS' } : undefined;
   const limit = given('concurrency-limit', flags['concurrency-limit'], 'CONCURRENCY_LIMIT', env);
   const timeLimit = given('time-limit', flags['time-limit'], 'TIME_LIMIT', env);
+  const workers = given('workers', flags.workers, 'WEB_CONCURRENCY', env);
   return {
     handler: handlerName(flags.handler ?? (env.CALLSTREAM_HANDLER || undefined)),
     host: flags.host ?? (env.HOST || SERVE_DEFAULTS.host),
@@ -68,6 +76,7 @@ export function serveSettings(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     instanceId: instanceId(given('instance-id', flags['instance-id'], 'INSTANCE_ID', env), env.DYNO),
     concurrencyLimit: limit ? integer(limit, 1, Number.MAX_SAFE_INTEGER, 'give a whole number of sessions, at least 1 (leave it unset for no limit).') : undefined,
     timeLimit: timeLimit ? seconds(timeLimit) : undefined,
+    workers: workers ? integer(workers, 1, MAX_WORKERS, `give a whole number of processes, 1 to ${MAX_WORKERS}.`) : SERVE_DEFAULTS.workers,
   };
 }
 

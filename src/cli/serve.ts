@@ -89,8 +89,12 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   };
 }
 
-/** Runs until SIGINT/SIGTERM, then drains and exits 0. */
-export async function serveUntilSignalled(options: ServeOptions): Promise<void> {
+/**
+ * Runs until SIGINT/SIGTERM, then drains and exits 0. Alone, a second signal is left to Node (the
+ * process dies at once); in a worker (`inWorker`) later signals are ignored, as a terminal's Ctrl-C
+ * reaches the worker both directly and through its primary, which decides when to force.
+ */
+export async function serveUntilSignalled(options: ServeOptions, { inWorker = false } = {}): Promise<void> {
   const server = await startDemoServer(options);
   const logger = server.stream.logger;
   let stopping = false;
@@ -106,8 +110,9 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<void> 
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const onSignal = inWorker ? process.on.bind(process) : process.once.bind(process);
+  onSignal('SIGINT', stop);
+  onSignal('SIGTERM', stop);
 }
 
 /** A coordination store out of reach, said with what to do about it. */

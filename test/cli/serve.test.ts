@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { demoHandler } from '../../handlers/index.js';
 import { UsageError } from '../../src/cli/exit.js';
+import { parseServeArgs } from '../../src/cli/serve-command.js';
 import { type ServeFlags, serveSettings } from '../../src/cli/serve-settings.js';
 import { ROOT, runCli } from '../support/cli.js';
 import { AUTH_TOKEN, PUBLIC_URL } from '../support/server.js';
@@ -92,7 +94,7 @@ describe('callstream serve (the demo server)', function () {
     expect((await help.exited).code).to.equal(0);
     const text = help.lines.join('\n');
     const stated = statedDefaults(text);
-    expect(Object.keys(stated).sort()).to.deep.equal(['concurrency-limit', 'handler', 'host', 'instance-id', 'port', 'redis', 'time-limit', 'trust-proxy']);
+    expect(Object.keys(stated).sort()).to.deep.equal(['concurrency-limit', 'handler', 'host', 'instance-id', 'port', 'redis', 'time-limit', 'trust-proxy', 'workers']);
 
     // Everything at its default but the port (8000 may be taken here): read as the server reads it.
     expect(serveSettings({}, {}).port).to.equal(Number(stated.port));
@@ -110,6 +112,10 @@ describe('callstream serve (the demo server)', function () {
     expect(stated['instance-id']).to.match(/^generated/);
     expect(started.instanceId).to.be.a('string').and.not.equal('');
     expect(started.drainMs).to.equal(Number(/DRAIN_MS, default (\d+)/.exec(text)?.[1]));
+    // One worker: this very process serves, nothing is forked.
+    expect(stated.workers).to.equal('1');
+    expect(started.pid).to.equal(cli.child.pid);
+    expect(cli.lines.join('\n')).to.not.contain('starting workers');
     // The Stream itself says the same.
     const status = (await (await fetch(`${String(started.url)}/status`)).json()) as { limit: unknown; timeLimit: unknown; coordination: { kind: string } };
     expect([status.limit, status.timeLimit, status.coordination.kind]).to.deep.equal([null, null, 'memory']);
@@ -132,6 +138,8 @@ describe('callstream serve (the demo server)', function () {
     expect((await cli.exited).code).to.equal(0);
     expect(serveSettings({}, { DYNO: 'web.1' }).instanceId, "Heroku's dyno name, made unique").to.match(/^web\.1-[0-9a-f]{6}$/);
     expect(serveSettings({}, { DYNO: 'web.1', INSTANCE_ID: 'x' }).instanceId).to.equal('x');
+    expect(serveSettings({}, { WEB_CONCURRENCY: '4' }).workers).to.equal(4);
+    expect(serveSettings({ workers: '2' }, { WEB_CONCURRENCY: '4' }).workers).to.equal(2);
     expect(serveSettings({}, { REDIS_URL: 'rediss://:pw@example.com:6380' }).redis).to.equal('rediss://:pw@example.com:6380');
   });
 
@@ -143,6 +151,10 @@ describe('callstream serve (the demo server)', function () {
       [{ 'time-limit': '0' }, {}, /--time-limit "0"/],
       [{ 'time-limit': 'soon' }, {}, /--time-limit "soon"/],
       [{}, { TIME_LIMIT: '-3' }, /TIME_LIMIT "-3"/],
+      [{ workers: '0' }, {}, /--workers "0"/],
+      [{ workers: '2x' }, {}, /--workers "2x"/],
+      [{ workers: '1000' }, {}, /--workers "1000"/],
+      [{}, { WEB_CONCURRENCY: 'abc' }, /WEB_CONCURRENCY "abc"/],
       [{ port: '70000' }, {}, /--port "70000"/],
       [{}, { PORT: 'http' }, /PORT "http"/],
       [{}, { DRAIN_MS: '-1' }, /DRAIN_MS "-1"/],
@@ -163,12 +175,31 @@ describe('callstream serve (the demo server)', function () {
       expect((error as UsageError).hint).to.be.a('string').and.not.contain('hunter2');
     }
 
-    const flag = runCli(['serve', '--concurrency-limit', 'zero'], CLEAN_ENV);
+    const flag = runCli(['serve', '--workers', 'zero'], CLEAN_ENV);
     expect((await flag.exited).code).to.equal(2);
-    expect(flag.stderr.join('')).to.match(/callstream: invalid --concurrency-limit "zero"\.\nhint: give a whole number of sessions/);
+    expect(flag.stderr.join('')).to.match(/callstream: invalid --workers "zero"\.\nhint: give a whole number of processes/);
     const redis = runCli(['serve'], { ...CLEAN_ENV, REDIS_URL: 'http://user:hunter2@example.com' });
     expect((await redis.exited).code).to.equal(2);
     expect(redis.stderr.join('')).to.match(/invalid REDIS_URL: a http: URL/).and.not.contain('hunter2');
+  });
+
+  it("Procfile: the web line runs serve on Heroku's PORT, with WEB_CONCURRENCY workers (1 without it)", () => {
+    const web = /^web:\s*(.+)$/m.exec(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'))?.[1];
+    expect(web).to.be.a('string');
+    // Heroku runs the line through bash; `node` stands in here, printing what it was given.
+    const run = (env: Record<string, string>) =>
+      execFileSync('bash', ['--norc', '--noprofile', '-c', `node() { printf '%s\\n' "TRUST_PROXY=$TRUST_PROXY" "$@"; }; ${web}`], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+        .toString()
+        .trim()
+        .split('\n');
+    const [trust, script, command, ...args] = run({ PORT: '5000', WEB_CONCURRENCY: '3' });
+    expect([trust, script, command]).to.deep.equal(['TRUST_PROXY=1', 'dist/src/cli/main.js', 'serve']);
+    const settings = serveSettings(parseServeArgs(args), {});
+    expect([settings.host, settings.port, settings.workers]).to.deep.equal(['0.0.0.0', 5000, 3]);
+    expect(serveSettings(parseServeArgs(run({ PORT: '5000' }).slice(3)), {}).workers).to.equal(1);
   });
 
   const redisPending = !existsSync(path.join(ROOT, 'src/coordination/redis.ts'));
@@ -177,10 +208,10 @@ describe('callstream serve (the demo server)', function () {
       if (redisPending) this.skip();
     });
 
-    {
-      it(`exits 1 within a few seconds, naming Redis, and never listens`, async () => {
+    for (const workers of ['1', '2']) {
+      it(`exits 1 within a few seconds, naming Redis, and never listens (--workers ${workers})`, async () => {
         const port = await closedPort();
-        const cli = runCli(['serve', '--redis', `redis://127.0.0.1:${port}`, '--host', '127.0.0.1', '--port', '0'], CLEAN_ENV);
+        const cli = runCli(['serve', '--redis', `redis://127.0.0.1:${port}`, '--host', '127.0.0.1', '--port', '0', '--workers', workers], CLEAN_ENV);
         const startedAt = performance.now();
         const exit = await cli.exited;
         expect(performance.now() - startedAt).to.be.below(8000);
