@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createDemoStream } from '../../handlers/index.js';
+import { createDemoStream, DEFAULT_DEMO_HANDLER } from '../../handlers/index.js';
 import { LocalTunnel } from '../../tunnels/localtunnel.js';
 import { type PublicServer, servePublicly } from '../../tunnels/public-server.js';
 import { twilioAccountFor } from '../../tunnels/twilio-account.js';
@@ -26,7 +26,7 @@ Options:
   --to                 The number to call (E.164), or a sip: address.
   --from               The caller ID: one of your Twilio numbers or a verified one. Default: the account's only number.
 ${TUNNEL_HELP}
-  --handler            Demo handler (env CALLSTREAM_HANDLER; default reply-echo).
+  --handler            Demo handler (env CALLSTREAM_HANDLER; default ${DEFAULT_DEMO_HANDLER}).
   --host               Interface to listen on (env HOST; default 127.0.0.1).
   --port               Port (env PORT; default 8000; 0 picks a free one).
   --timeout            Seconds to let it ring (Twilio's default 60, at most 600).

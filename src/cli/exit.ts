@@ -3,7 +3,7 @@ import { CallstreamError } from '../errors.js';
 /** The CLI's exit codes (also listed in `--help`). */
 export const EXIT = {
   OK: 0,
-  /** Something failed while running: the tunnel, the network, an unexpected error. */
+  /** Something failed while running: the tunnel, the network, Redis out of reach, an unexpected error. */
   FAILURE: 1,
   /** The command line was wrong. */
   USAGE: 2,
@@ -19,7 +19,7 @@ export const EXIT = {
 
 export const EXIT_CODES_HELP = `Exit codes:
   0  ok (also after Ctrl-C or SIGTERM once everything was put back)
-  1  runtime failure (tunnel, network, unexpected error)
+  1  runtime failure (tunnel, network, Redis out of reach, unexpected error)
   2  usage error (unknown command or option, bad value)
   3  refused (Twilio refused, or the configuration cannot work: credentials, number, state file)
 `;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createDemoStream } from '../../handlers/index.js';
+import { createDemoStream, DEFAULT_DEMO_HANDLER } from '../../handlers/index.js';
 import type { Fastphone } from '../../tunnels/fastphone.js';
 import { describeOutcome, startFastphone } from '../../tunnels/fastphone.js';
 import { DEFAULT_STATE_FILE } from '../../tunnels/fastphone-state.js';
@@ -26,7 +26,7 @@ settings back. After a crash, --restore does it from the state file.
 Options:
   --number          The number to use (E.164). Default: the account's only number.
 ${TUNNEL_HELP}
-  --handler         Demo handler (env CALLSTREAM_HANDLER; default echo).
+  --handler         Demo handler (env CALLSTREAM_HANDLER; default ${DEFAULT_DEMO_HANDLER}).
   --host            Interface to listen on (env HOST; default 127.0.0.1).
   --port            Port (env PORT; default 8000; 0 picks a free one).
   --turn            Give browsers and the server Twilio TURN relays (Network Traversal Service).

@@ -8,13 +8,14 @@ const USAGE = `callstream: serve a voice handler to phones, browsers and program
 
 Usage:
   callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy]
+                   [--concurrency-limit N] [--time-limit SECONDS] [--workers N] [--redis URL] [--instance-id ID]
   callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
                        [--handler NAME] [--host HOST] [--port PORT] [--turn] [--insecure] [--restore]
   callstream call --to +15551234567 [--from +15557654321] [--public-url URL | tunnel options]
                   [--handler NAME] [--host HOST] [--port PORT] [--timeout SECONDS] [--machine-detection MODE]
 
 Commands:
-  serve       Start the demo server (the handler's routes and page at the root).
+  serve       Start the demo server (the handler's routes and page at the root), alone, as N workers, or in a cluster.
   fastphone   Serve the demo handler on one of your Twilio numbers through a public tunnel.
   call        Place a phone call whose answer talks to the demo handler; hang up on Ctrl-C.
 
@@ -49,6 +50,9 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     reportError(error);
-    process.exitCode = exitCodeFor(error);
+    const code = exitCodeFor(error);
+    process.exitCode = code;
+    // What failed may leave something holding the event loop (a client retrying, a worker's IPC channel).
+    setTimeout(() => process.exit(code), 2000).unref();
   },
 );

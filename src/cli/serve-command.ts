@@ -1,52 +1,73 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { handlerName, parseOrExplain, parsePort } from './args.js';
+import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
+import { parseOrExplain } from './args.js';
+import { clusterOption, isServeWorker } from './cluster-option.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { serveUntilSignalled } from './serve.js';
+import { SERVE_DEFAULTS, type ServeFlags, serveSettings } from './serve-settings.js';
+import { WorkerPool } from './workers.js';
 
 export const SERVE_HELP = `Usage:
   callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy]
+                   [--concurrency-limit N] [--time-limit SECONDS] [--workers N] [--redis URL] [--instance-id ID]
 
 Starts the demo server: the handler's routes and page at the root. SIGTERM or Ctrl-C drains live
-sessions (DRAIN_MS, default 10000) and exits 0.
+sessions (DRAIN_MS, default ${SERVE_DEFAULTS.drainMs}) and exits 0.
 
 Options:
-  --handler      Demo handler to serve (env CALLSTREAM_HANDLER; default echo).
-  --host         Interface to listen on (env HOST; default 0.0.0.0).
-  --port         Port (env PORT; default 8000).
-  --trust-proxy  Honour X-Forwarded-Proto/Host (env TRUST_PROXY=1; on Heroku-style hosts).
-  -h, --help     Show this help.
+  --handler            Demo handler to serve (env CALLSTREAM_HANDLER; default ${DEFAULT_DEMO_HANDLER}).
+                       One of: ${Object.keys(DEMO_HANDLERS).join(', ')}.
+  --host               Interface to listen on (env HOST; default ${SERVE_DEFAULTS.host}).
+  --port               Port (env PORT; default ${SERVE_DEFAULTS.port}; 0 picks a free one).
+  --trust-proxy        Honour X-Forwarded-Proto/Host (env TRUST_PROXY=1; default off; on Heroku-style hosts).
+  --concurrency-limit  Sessions at once, all transports, the whole deployment (env CONCURRENCY_LIMIT; default unlimited).
+  --time-limit         Seconds before a session is ended (env TIME_LIMIT; default none).
+  --workers            Processes sharing the port, e.g. one per core (env WEB_CONCURRENCY; default ${SERVE_DEFAULTS.workers}).
+                       They serve as one: one limit, call tokens and sessions reachable from any of them,
+                       through this process (their primary) or, with --redis, through Redis. A worker that
+                       dies is restarted; one that cannot start stops them all, with its exit code.
+  --redis              Cluster mode: a redis:// or rediss:// URL (env REDIS_URL; default none: state in memory).
+                       Instances on any number of machines then serve as one. Redis out of reach at start: exit 1.
+  --instance-id        This instance's id (env INSTANCE_ID; default generated, from DYNO when it is set).
+                       With --workers, each worker's is the id (default <host>-<pid>) and ".w<N>".
+  -h, --help           Show this help.
 
 Environment: PUBLIC_URL, TWILIO_AUTH_TOKEN (signature checks), METRICS_TOKEN (a bearer token
 for /metrics, public without it), DRAIN_MS, LOG_LEVEL.
 
 ${EXIT_CODES_HELP}`;
 
+const OPTIONS = {
+  handler: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'trust-proxy': { type: 'boolean' },
+  'concurrency-limit': { type: 'string' },
+  'time-limit': { type: 'string' },
+  workers: { type: 'string' },
+  redis: { type: 'string' },
+  'instance-id': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The flags of `callstream serve`; unknown ones are usage errors. */
+export function parseServeArgs(args: string[]): ServeFlags & { help?: boolean } {
+  return parseOrExplain('serve', () => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false })).values;
+}
+
 /** `callstream serve`: resolves with an exit code, or never (the server runs until a signal). */
 export async function serveCommand(args: string[]): Promise<number | undefined> {
-  const { values } = parseOrExplain('serve', () =>
-    parseArgs({
-      args,
-      options: {
-        handler: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'trust-proxy': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }),
-  );
+  const values = parseServeArgs(args);
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return EXIT.OK;
   }
-  await serveUntilSignalled({
-    handler: handlerName(values.handler ?? process.env.CALLSTREAM_HANDLER),
-    host: values.host ?? process.env.HOST ?? '0.0.0.0',
-    port: parsePort(values.port ?? process.env.PORT, 8000),
-    trustProxy: values['trust-proxy'] ?? ['1', 'true', 'yes'].includes((process.env.TRUST_PROXY ?? '').toLowerCase()),
-    drainMs: Number(process.env.DRAIN_MS ?? 10_000),
-  });
+  const settings = serveSettings(values);
+  if (cluster.isPrimary && settings.workers > 1) {
+    new WorkerPool(settings).start();
+    return undefined;
+  }
+  await serveUntilSignalled({ ...settings, cluster: clusterOption(settings) }, { inWorker: isServeWorker() });
   return undefined;
 }

@@ -1,8 +1,10 @@
 import Koa from 'koa';
 import { createDemoStream } from '../../handlers/index.js';
+import { CallstreamError, isCallstreamError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
+import type { ClusterOptions } from '../options.js';
 import { listen, type RunningServer } from '../server.js';
-import { Stream } from '../stream.js';
+import type { Stream } from '../stream.js';
 
 export interface ServeOptions {
   handler: string;
@@ -12,6 +14,12 @@ export interface ServeOptions {
   trustProxy: boolean;
   /** How long live sessions get to end on SIGTERM before they are cut (ms). */
   drainMs: number;
+  /** Sessions at once, deployment-wide; undefined: unlimited. */
+  concurrencyLimit?: number;
+  /** Seconds before a session is ended; undefined: none. */
+  timeLimit?: number;
+  /** The Stream's cluster option (Redis, a worker's hub over IPC, or an instance id). */
+  cluster?: ClusterOptions;
   logger?: Logger;
 }
 
@@ -22,17 +30,53 @@ export interface DemoServer {
   stop(): Promise<void>;
 }
 
-/** Starts the demo server: one Stream with a named demo handler, mounted at the root. */
+/** How long a Stream that could not start gets to let go of what it opened (ms). */
+const ABANDON_MS = 1000;
+
+/**
+ * Starts the demo server: one Stream with a named demo handler, mounted at the root. Its
+ * coordination is connected before the port is opened: a store out of reach rejects with
+ * COORDINATION_UNAVAILABLE and nothing listens.
+ */
 export async function startDemoServer(options: ServeOptions): Promise<DemoServer> {
   const logger = options.logger ?? createLogger();
   const app = new Koa();
   app.proxy = options.trustProxy;
   const metricsToken = process.env.METRICS_TOKEN || undefined;
-  const stream = createDemoStream(options.handler, { logger, metricsToken });
-  stream.mount(app);
-  if (!metricsToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
-  const running = await listen(app, options.host, options.port);
-  logger.info({ url: running.url, handler: options.handler, trustProxy: options.trustProxy }, 'callstream demo server listening');
+  const stream = createDemoStream(options.handler, {
+    logger,
+    metricsToken,
+    concurrencyLimit: options.concurrencyLimit,
+    timeLimit: options.timeLimit,
+    cluster: options.cluster,
+  });
+  let running: RunningServer;
+  try {
+    await stream.ready().catch((error: unknown) => {
+      throw explainUnavailable(error);
+    });
+    stream.mount(app);
+    if (!metricsToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
+    running = await listen(app, options.host, options.port);
+  } catch (error) {
+    await abandon(stream);
+    throw error;
+  }
+  const { concurrencyLimit, timeLimitMs } = stream.options;
+  logger.info(
+    {
+      url: running.url,
+      host: options.host,
+      handler: options.handler,
+      trustProxy: options.trustProxy,
+      instanceId: stream.coordination.instanceId,
+      coordination: stream.coordination.kind,
+      concurrencyLimit: concurrencyLimit === Infinity ? null : concurrencyLimit,
+      timeLimit: timeLimitMs === undefined ? null : timeLimitMs / 1000,
+      drainMs: options.drainMs,
+    },
+    'callstream demo server listening',
+  );
   return {
     stream,
     running,
@@ -45,8 +89,12 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   };
 }
 
-/** Runs until SIGINT/SIGTERM, then drains and exits 0. */
-export async function serveUntilSignalled(options: ServeOptions): Promise<void> {
+/**
+ * Runs until SIGINT/SIGTERM, then drains and exits 0. Alone, a second signal is left to Node (the
+ * process dies at once); in a worker (`inWorker`) later signals are ignored, as a terminal's Ctrl-C
+ * reaches the worker both directly and through its primary, which decides when to force.
+ */
+export async function serveUntilSignalled(options: ServeOptions, { inWorker = false } = {}): Promise<void> {
   const server = await startDemoServer(options);
   const logger = server.stream.logger;
   let stopping = false;
@@ -62,6 +110,23 @@ export async function serveUntilSignalled(options: ServeOptions): Promise<void> 
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const onSignal = inWorker ? process.on.bind(process) : process.once.bind(process);
+  onSignal('SIGINT', stop);
+  onSignal('SIGTERM', stop);
+}
+
+/** A coordination store out of reach, said with what to do about it. */
+function explainUnavailable(error: unknown): unknown {
+  if (!isCallstreamError(error, 'COORDINATION_UNAVAILABLE') || error.hint) return error;
+  return new CallstreamError('COORDINATION_UNAVAILABLE', `The coordination store cannot be reached: ${error.message}`, {
+    cause: error,
+    hint: 'check that Redis is up and that --redis (or REDIS_URL) points to it; nothing was started.',
+  });
+}
+
+/** Lets a Stream that could not start close what it opened, without waiting on a store that is not there. */
+async function abandon(stream: Stream): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([stream.shutdown().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ABANDON_MS)))]);
+  clearTimeout(timer);
 }

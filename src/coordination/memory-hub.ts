@@ -5,6 +5,7 @@ import { CallstreamError, describeError } from '../errors.js';
 import { RateLimiter, type RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
 import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
+import type { HubPort } from './hub-port.js';
 
 /** Messages kept for a key nobody holds yet, at most this many per key. */
 export const KEPT_PER_KEY = 50;
@@ -49,11 +50,12 @@ export interface HubMember {
 }
 
 /**
- * The shared state of the instances of one process (or of a node:cluster primary and its workers):
- * the same semantics as Redis gives a cluster, in memory. Leases expire on the hub's clock and are
- * pruned as they are read; each instance renews what it holds (`renew`).
+ * The shared state of the instances of one process (or of a node:cluster primary and its workers,
+ * reached over IPC: ipc-hub.ts): the same semantics as Redis gives a cluster, in memory. Leases
+ * expire on the hub's clock and are pruned as they are read; each instance renews what it holds
+ * (`renew`). It is its own `HubPort` (plain values).
  */
-export class MemoryHub {
+export class MemoryHub implements HubPort {
   private readonly places = new Map<string, HeldPlace>();
   private readonly calls = new Map<string, CallRecord>();
   private readonly tokens = new Map<string, TokenRecord>();
@@ -183,6 +185,15 @@ export class MemoryHub {
 
   publish(topic: string, message: BusMessage): void {
     for (const member of this.members.values()) member.onTopic(topic, message);
+  }
+
+  /** Counts one request for `key` in the bucket `name` (made with `rule` on first use). */
+  hit(name: string, rule: RateLimitRule, key: string): number {
+    return this.bucket(name, rule).hit(key);
+  }
+
+  retryAfterMs(name: string, rule: RateLimitRule, key: string): number {
+    return this.bucket(name, rule).retryAfterMs(key);
   }
 
   bucket(name: string, rule: RateLimitRule): RateLimiter {

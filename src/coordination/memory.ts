@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, TimerHandle } from '../clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
 import {
@@ -17,28 +17,33 @@ import {
   RENEW_EVERY_MS,
   type TakenCall,
 } from './coordination.js';
+import type { HubPort } from './hub-port.js';
 import { MemoryHub } from './memory-hub.js';
 import { TopicListeners } from './topic-listeners.js';
 
 export interface MemoryCoordinationOptions {
-  /** The hub shared with other instances of this process; a private one by default. */
-  hub?: MemoryHub;
+  /**
+   * The hub shared with other instances: a `MemoryHub` of this process, or a port to one in another
+   * process (a node:cluster worker's `IpcHubPort`). A private hub by default.
+   */
+  hub?: HubPort;
   instanceId?: string;
-  /** The hub's clock by default. */
+  /** The hub's clock by default (the system clock when the hub is in another process). */
   clock?: Clock;
   leaseMs?: number;
   renewEveryMs?: number;
 }
 
 /**
- * Coordination inside one process: what a single instance uses when no cluster is configured, and
- * what instances sharing a `MemoryHub` use in tests. Same contract as the Redis implementation.
+ * Coordination in memory: what a single instance uses when no cluster is configured, what instances
+ * sharing a `MemoryHub` use in tests, and what node:cluster workers use through a port to the hub in
+ * their primary. Same contract as the Redis implementation.
  */
 export class MemoryCoordination implements Coordination {
   readonly kind = 'memory' as const;
   readonly instanceId: string;
   readonly healthy = true;
-  private readonly hub: MemoryHub;
+  private readonly hub: HubPort;
   private readonly clock: Clock;
   private readonly leaseMs: number;
   private readonly renewEveryMs: number;
@@ -53,7 +58,7 @@ export class MemoryCoordination implements Coordination {
 
   constructor(options: MemoryCoordinationOptions = {}) {
     this.hub = options.hub ?? new MemoryHub(options.clock);
-    this.clock = options.clock ?? this.hub.clock;
+    this.clock = options.clock ?? this.hub.clock ?? systemClock;
     this.instanceId = options.instanceId ?? randomUUID();
     this.leaseMs = options.leaseMs ?? LEASE_MS;
     this.renewEveryMs = options.renewEveryMs ?? RENEW_EVERY_MS;
@@ -67,7 +72,7 @@ export class MemoryCoordination implements Coordination {
   async start(): Promise<void> {}
 
   async acquirePlace(transport: TransportKind, limit: number): Promise<Place | undefined> {
-    const id = this.hub.acquirePlace(this.instanceId, transport, limit, this.leaseMs);
+    const id = await this.hub.acquirePlace(this.instanceId, transport, limit, this.leaseMs);
     return id === undefined ? undefined : this.hold(id, transport);
   }
 
@@ -80,13 +85,13 @@ export class MemoryCoordination implements Coordination {
   }
 
   async takeCall(token: string, callSid: string | undefined): Promise<TakenCall> {
-    const taken = this.hub.takeCall(this.instanceId, token, callSid, this.leaseMs);
+    const taken = await this.hub.takeCall(this.instanceId, token, callSid, this.leaseMs);
     if (taken.kind !== 'taken') return taken;
     return { kind: 'taken', announced: taken.announced, place: this.hold(taken.placeId, 'telephone') };
   }
 
   async claim(key: string): Promise<unknown[] | undefined> {
-    const kept = this.hub.claim(this.instanceId, key, this.leaseMs);
+    const kept = await this.hub.claim(this.instanceId, key, this.leaseMs);
     if (kept) this.claims.add(key);
     return kept;
   }
@@ -113,11 +118,10 @@ export class MemoryCoordination implements Coordination {
   }
 
   rateBucket(name: string, rule: RateLimitRule): RateBucket {
-    const limiter = this.hub.bucket(name, rule);
     return {
       rule,
-      hit: async (key) => limiter.hit(key),
-      retryAfterMs: async (key) => limiter.retryAfterMs(key),
+      hit: async (key) => this.hub.hit(name, rule, key),
+      retryAfterMs: async (key) => this.hub.retryAfterMs(name, rule, key),
     };
   }
 
