@@ -133,6 +133,11 @@ export type CustomParameters =
 export interface ClusterOptions {
   /** A Redis URL (`redis://`, `rediss://`: Heroku's REDIS_URL) or an ioredis client. */
   redis?: string | Redis;
+  /**
+   * TLS settings for a `rediss://` URL, e.g. `{ rejectUnauthorized: false }` for Heroku Redis's
+   * self-signed certificate. Default: Node's (the certificate is verified).
+   */
+  tls?: { rejectUnauthorized?: boolean };
   /** This instance's id, unique in the deployment. Default: host, pid and a random part. */
   instanceId?: string;
   /** Prefix of every Redis key and channel. Default `callstream:`; Streams sharing one Redis need their own. */

@@ -30,11 +30,12 @@ export function isServeWorker(): boolean {
  * (undefined, or just the instance id).
  */
 export function clusterOption(settings: ServeSettings): ClusterOptions | undefined {
+  const tls = settings.redisTlsRejectUnauthorized ? {} : { tls: { rejectUnauthorized: false } };
   if (!isServeWorker()) {
-    if (settings.redis) return { redis: settings.redis, instanceId: settings.instanceId };
+    if (settings.redis) return { redis: settings.redis, instanceId: settings.instanceId, ...tls };
     return settings.instanceId ? { instanceId: settings.instanceId } : undefined;
   }
   const instanceId = workerInstanceId(process.env[INSTANCE_BASE_ENV]!, cluster.worker!.id);
-  if (settings.redis) return { redis: settings.redis, instanceId };
+  if (settings.redis) return { redis: settings.redis, instanceId, ...tls };
   return { coordination: new MemoryCoordination({ hub: new IpcHubPort(processEnd()), instanceId }) };
 }

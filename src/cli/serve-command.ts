@@ -34,7 +34,8 @@ Options:
   -h, --help           Show this help.
 
 Environment: PUBLIC_URL, TWILIO_AUTH_TOKEN (signature checks), METRICS_TOKEN (a bearer token
-for /metrics, public without it), DRAIN_MS, LOG_LEVEL.
+for /metrics, public without it), DRAIN_MS, LOG_LEVEL, REDIS_TLS_REJECT_UNAUTHORIZED=0 (accept a
+rediss:// server's self-signed certificate, as Heroku Redis has).
 
 ${EXIT_CODES_HELP}`;
 

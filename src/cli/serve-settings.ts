@@ -36,6 +36,8 @@ export interface ServeSettings {
   drainMs: number;
   /** Cluster mode: the Redis URL (never logged: it may carry a password). */
   redis: string | undefined;
+  /** For a rediss:// URL: false accepts a self-signed certificate (Heroku Redis); REDIS_TLS_REJECT_UNAUTHORIZED=0. */
+  redisTlsRejectUnauthorized: boolean;
   /** This instance's id (with workers: the base of theirs); undefined leaves it to the coordination. */
   instanceId: string | undefined;
   /** Sessions at once, deployment-wide; undefined: unlimited. */
@@ -73,6 +75,7 @@ export function serveSettings(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     trustProxy: flags['trust-proxy'] ?? ['1', 'true', 'yes'].includes((env.TRUST_PROXY ?? '').toLowerCase()),
     drainMs: drain ? integer(drain, 0, 3_600_000, 'give milliseconds, 0 to 3600000.') : SERVE_DEFAULTS.drainMs,
     redis: redisUrl(given('redis', flags.redis, 'REDIS_URL', env)),
+    redisTlsRejectUnauthorized: env.REDIS_TLS_REJECT_UNAUTHORIZED !== '0',
     instanceId: instanceId(given('instance-id', flags['instance-id'], 'INSTANCE_ID', env), env.DYNO),
     concurrencyLimit: limit ? integer(limit, 1, Number.MAX_SAFE_INTEGER, 'give a whole number of sessions, at least 1 (leave it unset for no limit).') : undefined,
     timeLimit: timeLimit ? seconds(timeLimit) : undefined,

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ClusterOptions } from '../options.js';
@@ -9,7 +10,9 @@ import { RedisCoordination } from './redis.js';
 export function createCoordination(cluster: ClusterOptions | undefined, logger: Logger, clock: Clock): Coordination {
   if (cluster?.coordination) return cluster.coordination;
   if (cluster?.redis) {
-    return new RedisCoordination({ redis: cluster.redis, instanceId: cluster.instanceId, prefix: cluster.prefix, logger: logger.child({ component: 'coordination' }) });
+    // A template client that never connects itself: RedisCoordination opens its own copies of it.
+    const redis = typeof cluster.redis === 'string' && cluster.tls ? new Redis(cluster.redis, { lazyConnect: true, tls: cluster.tls }) : cluster.redis;
+    return new RedisCoordination({ redis, instanceId: cluster.instanceId, prefix: cluster.prefix, logger: logger.child({ component: 'coordination' }) });
   }
   return new MemoryCoordination({ clock, instanceId: cluster?.instanceId });
 }

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { CallstreamError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { GuardedConnector } from './redis-connector.js';
 
 /**
  * The two connections of RedisCoordination: one for commands, one subscribed (pub/sub). Commands fail
@@ -17,6 +18,7 @@ export interface RedisConnections {
 const RECONNECT_CAP_MS = 2000;
 
 const OURS: RedisOptions = {
+  Connector: GuardedConnector,
   lazyConnect: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
