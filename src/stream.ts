@@ -26,7 +26,6 @@ import { WebRtcPeers } from './transports/webrtc/offer-route.js';
 import type { TwilioClient } from './twilio/client.js';
 import type { OutboundCall, OutboundCallOptions } from './twilio/outbound-call.js';
 import { builtInPage } from './ui/page.js';
-import { type Fastphone, type FastphoneOptions, startFastphone } from '../tunnels/fastphone.js';
 import type { VideoCodec } from './video/codec.js';
 import { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
 import { videoFunctionHandler } from './video/video-handler.js';
@@ -214,15 +213,6 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   /** Sets the Twilio auth token that webhook and media-stream signatures are checked with (`twilioAuthToken`). */
   setTwilioAuthToken(token: string): void {
     this.options.twilioAuthToken = token;
-  }
-
-  /**
-   * Serves this Stream on one of your Twilio numbers through a public tunnel (FastRTC's fastphone,
-   * with your own account): starts a server, opens the tunnel (localtunnel by default), points the
-   * number at it and restores the number on stop, SIGINT/SIGTERM, or when the tunnel dies.
-   */
-  fastphone(options: FastphoneOptions = {}): Promise<Fastphone> {
-    return startFastphone(this, options);
   }
 
   /**

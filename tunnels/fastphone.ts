@@ -10,7 +10,7 @@ import { pointNumber, refuseIfPending, type RestoreOutcome, restoreNumber } from
 import type { OpenTunnel } from './tunnel.js';
 import { twilioAccountFor } from './twilio-account.js';
 
-/** Options of `stream.fastphone()`. Credentials not given are read from `TWILIO_*` environment variables. */
+/** Options of `fastphone(stream)`. Credentials not given are read from `TWILIO_*` environment variables. */
 export interface FastphoneOptions extends Partial<TwilioCredentials>, PublicServerOptions {
   /** The number to serve (E.164). Default: the account's only number. */
   phoneNumber?: string;
@@ -184,3 +184,9 @@ export function describeOutcome(outcome: RestoreOutcome, state: FastphoneState):
   }
 }
 
+
+/**
+ * FastRTC's `stream.fastphone()`, as a function of the tunnels package (the core never loads tunnel
+ * code): serves `stream` on one of your Twilio numbers through a public tunnel.
+ */
+export const fastphone = startFastphone;

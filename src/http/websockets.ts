@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import websocket from 'koa-easy-ws';
 import type { Logger } from '../logger.js';
 import { clientWentAway } from './errors.js';
@@ -31,13 +31,14 @@ export function useWebSockets(app: Koa, logger?: Logger): void {
   }
 }
 
-/** Answers 426 to a plain HTTP request on a WebSocket route, saying what the route is; true when it did. */
-export function refusedAsNotUpgrade(ctx: Context, endpoint: string): boolean {
-  if (ctx.ws) return false;
-  ctx.status = 426;
-  ctx.set('Upgrade', 'websocket');
-  ctx.body = `${endpoint}: connect with a WebSocket.`;
-  return true;
+/** A WebSocket route: a plain HTTP request is answered 426, saying what the route is. */
+export function webSocketOnly(endpoint: string): Middleware {
+  return async (ctx, next) => {
+    if (ctx.ws) return next();
+    ctx.status = 426;
+    ctx.set('Upgrade', 'websocket');
+    ctx.body = `${endpoint}: connect with a WebSocket.`;
+  };
 }
 
 /** Answers 503 while the Stream drains for shutdown; true when it did. */

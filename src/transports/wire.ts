@@ -1,6 +1,14 @@
 import type { EndReason } from '../session/types.js';
 
-/** Helpers shared by the JSON-over-WebSocket transports (Twilio's protocol and FastRTC's). */
+/** Wire patterns and helpers shared by the transports. */
+
+/** Client-chosen session ids (FastRTC's webrtc_id / websocket_id): short and plain, so they are safe in logs and URLs. */
+export const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** One DTMF key as every transport carries it: 0-9, *, #, A-D. */
+export function isDtmfDigit(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9*#A-D]$/.test(value);
+}
 
 /**
  * Decodes standard base64, refusing anything that is not (Buffer.from skips bad characters

@@ -7,7 +7,7 @@ import { EchoHandler } from '../../handlers/index.js';
 import { CallstreamError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { Stream } from '../../src/stream.js';
-import type { Fastphone } from '../../tunnels/fastphone.js';
+import { type Fastphone, startFastphone } from '../../tunnels/fastphone.js';
 import { readState } from '../../tunnels/fastphone-state.js';
 import { FixedUrlTunnel } from '../../tunnels/fixed-url.js';
 import { LocalTunnel } from '../../tunnels/localtunnel.js';
@@ -19,7 +19,7 @@ import { expectEchoThroughTunnel } from '../support/tunnel-call.js';
 
 const OLD_VOICE_URL = 'https://demo.twilio.com/welcome/voice/';
 
-describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake Twilio API, local tunnel server)', function () {
+describe('startFastphone(stream, ): a Stream on a Twilio number through a tunnel (fake Twilio API, local tunnel server)', function () {
   this.timeout(30000);
   let api: FakeTwilioApi;
   let lt: FakeLocaltunnelServer;
@@ -59,7 +59,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
   });
 
   it('points the number at the tunnel, serves a call through it, and puts everything back on stop()', async () => {
-    fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
+    fastphone = await startFastphone(stream, { ...common(), authToken: api.authToken });
     expect(fastphone.phoneNumber).to.equal('+15550001111');
     expect(fastphone.publicUrl).to.match(/^http:\/\/[a-z0-9]+\.lt\.test:\d+$/);
     expect(fastphone.webhookUrl).to.equal(`${fastphone.publicUrl}/telephone/incoming`);
@@ -92,7 +92,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
   });
 
   it('lends stream.call() its tunnel and account: an outbound call\'s answer comes back through the tunnel', async () => {
-    fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
+    fastphone = await startFastphone(stream, { ...common(), authToken: api.authToken });
     api.calls.reach(fastphone.publicUrl, { baseUrl: lt.url, host: lt.hostOf(fastphone.publicUrl) });
     const call = await stream.call({ to: '+15550002222', from: fastphone.phoneNumber });
     const callee = await api.calls.next();
@@ -108,7 +108,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
   });
 
   it('refuses an API key without the auth token (signatures need it), before touching anything', async () => {
-    const error = await rejection(stream.fastphone({ ...common(), apiKey: api.apiKey, apiSecret: api.apiSecret }));
+    const error = await rejection(startFastphone(stream, { ...common(), apiKey: api.apiKey, apiSecret: api.apiSecret }));
     expect(error.code).to.equal('CONFIG_ERROR');
     expect(error.message).to.equal('Webhook signatures need the account\'s auth token, and only an API key was given.');
     expect(error.hint).to.contain('--insecure');
@@ -117,7 +117,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
   });
 
   it('runs with an API key and no signature checks when told insecure, and says so', async () => {
-    fastphone = await stream.fastphone({ ...common(), apiKey: api.apiKey, apiSecret: api.apiSecret, insecure: true });
+    fastphone = await startFastphone(stream, { ...common(), apiKey: api.apiKey, apiSecret: api.apiSecret, insecure: true });
     expect(lines.join('\n')).to.contain('WARNING: --insecure: signatures are NOT checked');
     expect(api.requests.every((r) => r.user === api.apiKey)).to.equal(true);
     await expectEchoThroughTunnel(lt, fastphone.publicUrl, undefined);
@@ -131,7 +131,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
   ] as const) {
     it(`refuses a number bound to ${what}, and changes nothing`, async () => {
       Object.assign(record, fields);
-      const error = await rejection(stream.fastphone({ ...common(), authToken: api.authToken }));
+      const error = await rejection(startFastphone(stream, { ...common(), authToken: api.authToken }));
       expect(error.code).to.equal('CONFIG_ERROR');
       expect(error.message).to.match(message).and.to.contain('nothing was changed');
       expect(api.requestsTo('POST', record.sid)).to.have.length(0);
@@ -142,16 +142,16 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
 
   it('changes nothing when the tunnel cannot open, and the Stream can start again', async () => {
     lt.refusals.set('taken-name', 'Subdomain is taken');
-    const error = await rejection(stream.fastphone({ ...common(), authToken: api.authToken, tunnel: new LocalTunnel({ host: lt.url, subdomain: 'taken-name' }) }));
+    const error = await rejection(startFastphone(stream, { ...common(), authToken: api.authToken, tunnel: new LocalTunnel({ host: lt.url, subdomain: 'taken-name' }) }));
     expect(error.code).to.equal('TUNNEL_ERROR');
     expect(api.requestsTo('POST', record.sid)).to.have.length(0);
     expect(existsSync(stateFile)).to.equal(false);
-    fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
+    fastphone = await startFastphone(stream, { ...common(), authToken: api.authToken });
     await expectEchoThroughTunnel(lt, fastphone.publicUrl, api.authToken);
   });
 
   it('restores the number and stops when the tunnel dies', async () => {
-    fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
+    fastphone = await startFastphone(stream, { ...common(), authToken: api.authToken });
     await lt.close();
     const error = await fastphone.done.then(() => undefined, (e: unknown) => e as CallstreamError);
     expect(error).to.be.instanceOf(CallstreamError);
@@ -164,7 +164,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
     const keepAlive = () => {};
     process.on('SIGUSR2', keepAlive); // someone else handles the signal too: fastphone does not re-raise it
     try {
-      fastphone = await stream.fastphone({ ...common(), authToken: api.authToken, signals: ['SIGUSR2'] });
+      fastphone = await startFastphone(stream, { ...common(), authToken: api.authToken, signals: ['SIGUSR2'] });
       process.kill(process.pid, 'SIGUSR2');
       await fastphone.done;
       expect(record.voice_url).to.equal(OLD_VOICE_URL);
@@ -177,7 +177,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
   });
 
   it('keeps the state file for --restore when restoring fails, and still closes everything', async () => {
-    fastphone = await stream.fastphone({ ...common(), authToken: api.authToken });
+    fastphone = await startFastphone(stream, { ...common(), authToken: api.authToken });
     api.failNext('GET', /IncomingPhoneNumbers\/PN/, { status: 503, code: 20503, message: 'Service Unavailable' });
     const error = await rejection(fastphone.stop());
     expect(error.code).to.equal('TWILIO_ERROR');
@@ -189,7 +189,7 @@ describe('stream.fastphone(): a Stream on a Twilio number through a tunnel (fake
   });
 
   it('uses a fixed public URL and a mount path instead of a tunnel', async () => {
-    fastphone = await stream.fastphone({ ...common(), authToken: api.authToken, tunnel: new FixedUrlTunnel('https://voice.example.test'), path: '/voice' });
+    fastphone = await startFastphone(stream, { ...common(), authToken: api.authToken, tunnel: new FixedUrlTunnel('https://voice.example.test'), path: '/voice' });
     expect(record.voice_url).to.equal('https://voice.example.test/voice/telephone/incoming');
     const hook = await postWebhook({
       baseUrl: fastphone.running.url,

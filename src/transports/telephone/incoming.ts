@@ -1,32 +1,24 @@
 import type { Context, Middleware } from 'koa';
-import { readForm } from '../../http/body.js';
 import { publicOrigin, webSocketOrigin } from '../../http/public-url.js';
 import type { IncomingCall } from '../../options.js';
 import type { TransportRuntime } from '../runtime.js';
 import type { Announcement } from '../../coordination/coordination.js';
 import { isCallstreamError } from '../../errors.js';
-import { signedByTwilio } from './signed-by-twilio.js';
+import { twilioParams } from './twilio-signature.js';
 import { CALL_TOKEN_PARAMETER, connectTwiml, rejectTwiml, sayAndHangUpTwiml } from './twiml.js';
 
 /**
- * `GET|POST {path}/telephone/incoming`: Twilio's voice webhook. Checks the signature (when an auth
- * token is configured), announces the call deployment-wide (a place under the concurrency limit and
+ * `GET|POST {path}/telephone/incoming`: Twilio's voice webhook (its signature already checked):
+ * announces the call deployment-wide (a place under the concurrency limit and
  * a one-time token, the same again for a repeated webhook), and answers `<Connect><Stream>` TwiML
  * carrying the token, or `<Reject reason="busy"/>` at the limit.
  */
 export function incomingCallRoute(runtime: TransportRuntime, mountPath: string): Middleware {
   return async (ctx: Context) => {
     const { options } = runtime;
-    const params = ctx.method === 'POST' ? await readForm(ctx, options.maxBodyBytes) : queryParams(ctx);
+    const params = twilioParams(ctx);
     const origin = publicOrigin(ctx, options.publicUrl);
     const log = runtime.logger.child({ transport: 'telephone', callSid: params.CallSid });
-
-    const signed = ctx.method === 'POST' ? params : {};
-    if (!signedByTwilio(runtime, ctx, origin + ctx.originalUrl, signed, log, 'webhook refused: missing or invalid X-Twilio-Signature')) {
-      ctx.status = 403;
-      ctx.body = 'Invalid or missing X-Twilio-Signature.';
-      return;
-    }
 
     ctx.type = 'text/xml';
     if (options.modality === 'video') {
@@ -63,12 +55,6 @@ export function incomingCallRoute(runtime: TransportRuntime, mountPath: string):
     });
     log.debug({ from: call.from, to: call.to, streamUrl }, 'incoming call: stream TwiML sent');
   };
-}
-
-function queryParams(ctx: Context): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of new URLSearchParams(ctx.querystring)) out[key] = value;
-  return out;
 }
 
 function toIncomingCall(params: Record<string, string>): IncomingCall {

@@ -4,14 +4,13 @@ import { mulawFrame } from '../../audio/frame.js';
 import type { CallFacts } from '../../session/types.js';
 import type { TransportRuntime } from '../runtime.js';
 import { JsonSocketConnection } from '../json-socket.js';
-import { CloseCode, decodeBase64Strict } from '../wire.js';
+import { CloseCode, decodeBase64Strict, isDtmfDigit } from '../wire.js';
 import type { AnnouncedCall, Place, TakenCall } from '../../coordination/coordination.js';
 import { isCallstreamError } from '../../errors.js';
 import { callKey } from './phone-calls.js';
 import { TelephoneLink } from './telephone-link.js';
 import { CALL_TOKEN_PARAMETER } from './twiml.js';
 
-const DTMF_DIGIT = /^[0-9*#A-D]$/;
 const BAD_TOKEN = 'Missing, used or unknown call token: streams must follow the webhook.';
 
 /**
@@ -134,7 +133,7 @@ export class MediaStreamConnection extends JsonSocketConnection {
   private onDtmf(message: Record<string, unknown>): void {
     if (!this.session) return this.refuse(CloseCode.protocolError, 'dtmf before start.');
     const digit = str((message.dtmf as Record<string, unknown> | undefined)?.digit);
-    if (digit === undefined || !DTMF_DIGIT.test(digit)) return this.refuse(CloseCode.protocolError, 'A dtmf message lacks a valid dtmf.digit.');
+    if (!isDtmfDigit(digit)) return this.refuse(CloseCode.protocolError, 'A dtmf message lacks a valid dtmf.digit.');
     this.session.receiveDtmf(digit);
   }
 }

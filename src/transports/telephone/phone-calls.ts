@@ -101,7 +101,7 @@ export class PhoneCalls {
     const publicUrl = resolved.publicUrl;
     if (!publicUrl) {
       throw new CallstreamError('CONFIG_ERROR', 'stream.call() needs the public URL Twilio reaches this server at.', {
-        hint: 'set the publicUrl option or PUBLIC_URL (https://...), or run stream.fastphone() first (its tunnel sets it).',
+        hint: 'set the publicUrl option or PUBLIC_URL (https://...), or serve through fastphone() from callstream/tunnels first (its tunnel sets it).',
       });
     }
     if (!this.runtime.accepting) throw new CallstreamError('SESSION_CLOSED', 'The Stream is shutting down: no new calls.');

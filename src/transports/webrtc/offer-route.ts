@@ -3,11 +3,10 @@ import type { RTCIceCandidateInit } from 'werift';
 import { CallstreamError } from '../../errors.js';
 import { readJson } from '../../http/body.js';
 import type { TransportRuntime } from '../runtime.js';
+import { CLIENT_ID } from '../wire.js';
 import { WebRtcPeer } from './peer.js';
 import { offerSdpProblem } from './offer-sdp.js';
 
-/** Client-chosen ids (FastRTC's webrtc_id): short and plain, so they are safe in logs and URLs. */
-export const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** FastRTC's failure answer: HTTP 200 so that its clients can read it. */
 function failed(ctx: Context, error: string, extra: Record<string, unknown> = {}): void {

@@ -20,6 +20,7 @@ import { codecForMimeType, type RtpAudioCodec } from './audio-codecs.js';
 import { type OrderedPacket, ReorderBuffer } from './reorder-buffer.js';
 import { VideoPipe } from './video-pipe.js';
 import { WebRtcLink } from './webrtc-link.js';
+import { isDtmfDigit } from '../wire.js';
 
 /** FastRTC's answer, plus the session's id and secret (needed for its inputs and outputs). */
 export interface WebRtcAnswer {
@@ -259,7 +260,7 @@ export class WebRtcPeer {
       message = undefined;
     }
     const typed = message as { type?: unknown; data?: unknown } | undefined;
-    if (typed?.type === 'dtmf' && typeof typed.data === 'string' && /^[0-9*#A-D]$/.test(typed.data)) {
+    if (typed?.type === 'dtmf' && isDtmfDigit(typed.data)) {
       session.receiveDtmf(typed.data);
       return;
     }

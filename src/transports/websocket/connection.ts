@@ -2,10 +2,9 @@ import type WebSocket from 'ws';
 import { bytesLEToPcm } from '../../audio/framing.js';
 import type { AudioFormat, AudioFrame } from '../../audio/frame.js';
 import { resolveInputFormat, resolveOutputFormat } from '../../session/handler.js';
-import { CLIENT_ID } from '../webrtc/offer-route.js';
 import type { TransportRuntime } from '../runtime.js';
 import { JsonSocketConnection } from '../json-socket.js';
-import { CloseCode, decodeBase64Strict } from '../wire.js';
+import { CLIENT_ID, CloseCode, decodeBase64Strict, isDtmfDigit } from '../wire.js';
 import { parseMediaFormat, toWire } from './media-format.js';
 import { WebSocketLink } from './websocket-link.js';
 
@@ -50,7 +49,7 @@ export class WebSocketConnection extends JsonSocketConnection {
       case 'dtmf': {
         const digit = (message.dtmf as { digit?: unknown } | undefined)?.digit;
         if (!this.session) return this.refuse(CloseCode.protocolError, 'dtmf before start.');
-        if (typeof digit !== 'string' || !/^[0-9*#A-D]$/.test(digit)) return this.refuse(CloseCode.protocolError, 'dtmf.digit must be one of 0-9 * # A-D.');
+        if (!isDtmfDigit(digit)) return this.refuse(CloseCode.protocolError, 'dtmf.digit must be one of 0-9 * # A-D.');
         this.session.receiveDtmf(digit);
         return;
       }

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { refusedAsNotUpgrade, refusedWhileDraining } from '../../http/websockets.js';
+import { refusedWhileDraining } from '../../http/websockets.js';
 import type { TransportRuntime } from '../runtime.js';
 import { SocketWriter } from '../socket-writer.js';
 import { CloseCode } from '../wire.js';
@@ -8,7 +8,7 @@ import { WebSocketConnection } from './connection.js';
 /** `WS {path}/websocket/offer`: audio for programs, FastRTC's protocol. */
 export function webSocketRoute(runtime: TransportRuntime): Middleware {
   return async (ctx: Context) => {
-    if (refusedAsNotUpgrade(ctx, 'This is the audio WebSocket endpoint') || refusedWhileDraining(ctx, runtime.accepting)) return;
+    if (refusedWhileDraining(ctx, runtime.accepting)) return;
     const ws = await ctx.ws!();
     if (runtime.options.modality === 'video') {
       ws.on('error', () => {});
