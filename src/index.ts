@@ -18,6 +18,7 @@ export {
   type AudioHandler,
   DEFAULT_INPUT_FORMAT,
   type FormatRequest,
+  type PlayOptions,
   type SessionContext,
   type SessionContextEvents,
   type SessionFunction,

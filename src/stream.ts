@@ -289,7 +289,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     });
     this.directory.add(session, opening.keys);
     this.metrics.sessionOpened(session.transport);
-    session.once('stop', () => this.metrics.sessionClosed(session.transport));
+    session.onEnd(() => this.metrics.sessionClosed(session.transport));
     this.outputs.track(session);
     if (options.record) {
       const recorder = new SessionRecorder(session, options.record, this.clock);

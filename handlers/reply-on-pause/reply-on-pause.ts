@@ -93,6 +93,7 @@ export class ReplyOnPause implements StreamHandler {
   private generating = false;
   private playing = false;
   private interrupted: InterruptReport | undefined;
+  private replying: Promise<void> | undefined;
   /** Replies started in this session (for tests and logs). */
   replies = 0;
 
@@ -131,7 +132,7 @@ export class ReplyOnPause implements StreamHandler {
       if (event.idle) this.playing = false;
     });
     const startup = this.options.startupFn;
-    if (startup) void this.respond((signal) => startup(this.turnContext(signal)));
+    if (startup) this.startReply((signal) => startup(this.turnContext(signal)));
   }
 
   /** Scores the audio as it comes; a returned promise makes the session hold (bounded) while busy. */
@@ -144,9 +145,16 @@ export class ReplyOnPause implements StreamHandler {
     if (this.responding && detector.talking && detector.currentSpeechMs >= (this.options.minInterruptionMs ?? 300)) this.bargeIn();
   }
 
-  shutdown(): void {
+  /** Stops the reply in flight and waits for it to settle, then frees the VAD state. */
+  async shutdown(): Promise<void> {
     this.reply?.abort();
+    await this.replying;
     this.scorer?.close?.();
+  }
+
+  /** Starts a reply; the one in flight is kept, so that shutdown() can wait for it (never rejects). */
+  private startReply(start: (signal: AbortSignal) => ReplyResult, needsInputs = false): void {
+    this.replying = this.respond(start, needsInputs);
   }
 
   private async createScorer(rate: 8000 | 16000, log: Logger): Promise<SpeechScorer> {
@@ -178,7 +186,7 @@ export class ReplyOnPause implements StreamHandler {
     ctx.log.info({ speechMs: Math.round(event.speechMs), forced: event.forced }, 'pause detected: replying');
     if (this.responding && this.options.canInterrupt !== false) this.bargeIn();
     const utterance: Utterance = { samples: event.utterance, sampleRate: this.inputFormat.sampleRate, speechMs: event.speechMs };
-    void this.respond((signal) => this.fn(utterance, this.turnContext(signal)), this.options.needsInputs);
+    this.startReply((signal) => this.fn(utterance, this.turnContext(signal)), this.options.needsInputs);
   }
 
   /** The user talks over the reply: stop producing, drop and flush what is queued, remember what was heard. */
@@ -210,18 +218,15 @@ export class ReplyOnPause implements StreamHandler {
     this.generating = true;
     this.replies++;
     let started = false;
+    const onItem = (item: EmitItem) => {
+      if (!isAudio(item)) return;
+      if (!started) ctx.sendMessage({ type: 'log', data: 'response_starting' });
+      started = true;
+      this.playing = true;
+    };
     try {
       if (needsInputs) await ctx.waitForInputs();
-      for await (const item of toItems(start(abort.signal))) {
-        if (abort.signal.aborted) break;
-        if (!started && isAudio(item)) {
-          started = true;
-          ctx.sendMessage({ type: 'log', data: 'response_starting' });
-        }
-        if (isAudio(item)) this.playing = true;
-        ctx.send(item);
-        await ctx.room();
-      }
+      await ctx.play(toItems(start(abort.signal)), { signal: abort.signal, onItem });
     } catch (error) {
       if (!abort.signal.aborted) {
         ctx.log.error({ err: error }, 'the reply function failed; waiting for the next turn');

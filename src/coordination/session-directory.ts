@@ -82,7 +82,7 @@ export class SessionDirectory {
   /** Lists an opened session (its id already claimed); on stop it leaves, and its id is given back. */
   add(session: Session, alsoClaimed: string[] = []): void {
     this.local.set(session.id, session);
-    session.once('stop', () => {
+    session.onEnd(() => {
       if (this.local.get(session.id) === session) this.local.delete(session.id);
       for (const key of [session.id, ...alsoClaimed]) this.unclaim(key);
     });

@@ -60,7 +60,7 @@ export class OutputFeeds {
     const feed: Feed = { latest: undefined, listeners: new Set(), remoteWatchers: 0 };
     this.feeds.set(session.id, feed);
     session.on('output', (outputs) => this.publish(session, feed, outputs));
-    session.once('stop', () => {
+    session.onEnd(() => {
       this.feeds.delete(session.id);
       for (const listener of feed.listeners) listener(undefined);
       feed.listeners.clear();

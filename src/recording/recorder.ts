@@ -54,7 +54,7 @@ export class SessionRecorder {
     };
     this.timer = this.clock.after(flushEveryMs, periodic);
     this.finished = new Promise((resolve) => {
-      session.once('stop', () => {
+      session.onEnd(() => {
         this.timer.cancel();
         this.tick?.cancel();
         this.writer.close().then(resolve, (error: unknown) => {

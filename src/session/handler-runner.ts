@@ -1,7 +1,7 @@
 import type { AudioFrame } from '../audio/frame.js';
 import { DroppingQueue } from './async-queue.js';
 import type { EmitItem } from './emit.js';
-import { type AudioHandler, isSessionFunction, type SessionContext, type StreamHandler } from './handler.js';
+import { type AudioHandler, isSessionFunction, type PlayOptions, type SessionContext, type StreamHandler } from './handler.js';
 
 /** What the runner needs from its session. */
 export interface RunnerHooks {
@@ -173,11 +173,18 @@ export class HandlerRunner {
     }
   }
 
-  private async pump(items: AsyncIterable<EmitItem> | Iterable<EmitItem>): Promise<void> {
+  /**
+   * The one send loop: items sent at playback pace until they end, the runner stops or `signal`
+   * aborts. Used for generator handlers and for `ctx.play()`.
+   */
+  async pump(items: AsyncIterable<EmitItem> | Iterable<EmitItem>, options: PlayOptions = {}): Promise<void> {
+    const { signal, onItem } = options;
     for await (const item of items) {
-      if (this.stopped) return;
+      if (this.stopped || signal?.aborted) return;
+      onItem?.(item);
       this.hooks.send(item);
       await this.hooks.room();
+      if (signal?.aborted) return;
     }
   }
 

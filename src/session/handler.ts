@@ -18,6 +18,14 @@ export const DEFAULT_INPUT_FORMAT: AudioFormat = { encoding: 'pcm16', sampleRate
 /** FastRTC's output rate: what a handler is assumed to send unless it says otherwise. */
 export const DEFAULT_OUTPUT_FORMAT: AudioFormat = { encoding: 'pcm16', sampleRate: 24000 };
 
+/** Options of `ctx.play()`. */
+export interface PlayOptions {
+  /** Stops sending (the items are not consumed further) when aborted. */
+  signal?: AbortSignal;
+  /** Called with each item before it is sent. */
+  onItem?(item: EmitItem): void;
+}
+
 /** Events a handler can listen to through its context. */
 export interface SessionContextEvents {
   /** Inbound audio in the handler's format (the callback shape). */
@@ -73,6 +81,12 @@ export interface SessionContext {
   sendMessage(message: ClientMessage): void;
   /** Inbound audio as an async iterable, for function handlers (bounded; old frames dropped when slow). */
   audio(): AsyncIterable<AudioFrame>;
+  /**
+   * Sends what `items` yields at playback pace (each item sent, then `room()` awaited), the way a
+   * generator handler's output is sent, until it ends or `options.signal` aborts (the session's end
+   * aborts it too). Rejects with what `items` threw, unless aborted. `onItem` sees each item first.
+   */
+  play(items: AsyncIterable<EmitItem> | Iterable<EmitItem>, options?: PlayOptions): Promise<void>;
   /** Ends the session once queued audio has played. */
   close(message?: string): void;
   on<E extends keyof SessionContextEvents>(event: E, listener: (...args: SessionContextEvents[E]) => void): void;

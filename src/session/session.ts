@@ -141,6 +141,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private resolveEnded!: (info: StopInfo) => void;
   private inputValues: InputValues;
   private inputWaiters: ((values: InputValues) => void)[] = [];
+  private readonly cleanups: ((info: StopInfo) => void)[] = [];
 
   constructor(private readonly init: SessionInit) {
     super();
@@ -237,6 +238,20 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Audio queued for sending (ms). */
   get queuedMs(): number {
     return this.playback.queuedMs;
+  }
+
+  /**
+   * Registers what must be undone when the session ends (directory entries, feeds, metrics, the
+   * peer): the one place a session's end is cleaned up. Cleanups run in the order registered, once,
+   * each on its own (one that throws is logged and the others still run), before `stop` is emitted.
+   * Registered after the end, it runs on the next tick.
+   */
+  onEnd(cleanup: (info: StopInfo) => void): void {
+    if (this.state === 'closed') {
+      void this.ended.then(cleanup);
+      return;
+    }
+    this.cleanups.push(cleanup);
   }
 
   /** Starts the handler and the time limit. */
@@ -347,16 +362,14 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Transfers a phone call to a number (E.164) or a SIP URI; the session ends as Twilio moves the
-   * call. Other transports refuse with an UNSUPPORTED error.
+   * Transfers the call to another party (a phone call: a number or a SIP URI, through its
+   * transport's call control); the session ends as the call moves. Transports without such control
+   * refuse with UNSUPPORTED.
    */
   async transfer(target: string): Promise<void> {
     const control = this.init.link.control;
     if (!control) {
       throw new CallstreamError('UNSUPPORTED', `transfer() works on phone calls with Twilio credentials; this ${this.transport} session cannot be transferred.`);
-    }
-    if (!/^\+[1-9]\d{6,14}$/.test(target) && !/^sips?:[^\s<>"]+$/.test(target)) {
-      throw new CallstreamError('BAD_REQUEST', `transfer(): "${target}" is neither an E.164 number (+15551234567) nor a SIP URI (sip:alice@example.com).`);
     }
     await control.transfer(target);
     this.log.info({ target }, 'call transferred');
@@ -373,22 +386,10 @@ export class Session extends EventEmitter<SessionEvents> {
     return (tones.length * 1000) / 8000;
   }
 
-  /** A status change of the call behind this session: updates `facts`, logs it, tells the handler. */
-  reportCallStatus(event: CallStatusEvent): void {
+  /** Tells the handler about the call behind this session (its transport's status events); nothing once closed. */
+  tell<E extends 'callStatus' | 'streamStatus'>(event: E, ...payload: SessionEvents[E]): void {
     if (this.state === 'closed') return;
-    this.facts.callStatus = event.status;
-    if (event.answeredBy) this.facts.answeredBy = event.answeredBy;
-    this.log.info({ callStatus: event.status, answeredBy: event.answeredBy, durationS: event.durationS }, 'call status');
-    this.emit('callStatus', event);
-  }
-
-  /** A status event of the media stream itself (stream-started, stream-stopped, stream-error): logged, told to the handler. */
-  reportStreamStatus(event: StreamStatusEvent): void {
-    if (this.state === 'closed') return;
-    const fields = { streamEvent: event.event, streamSid: event.streamSid, streamError: event.error };
-    if (event.event === 'stream-error') this.log.warn(fields, 'media stream error reported by Twilio');
-    else this.log.info(fields, 'media stream status');
-    this.emit('streamStatus', event);
+    this.emit(event, ...(payload as never));
   }
 
   /** Ends the session once queued audio has played (the handler's CloseStream). */
@@ -435,7 +436,18 @@ export class Session extends EventEmitter<SessionEvents> {
       },
       'session stopped',
     );
-    this.emit('stop', info);
+    for (const cleanup of this.cleanups.splice(0)) {
+      try {
+        cleanup(info);
+      } catch (error) {
+        this.log.error({ err: error }, 'a cleanup at session end failed');
+      }
+    }
+    try {
+      this.emit('stop', info);
+    } catch (error) {
+      this.log.warn({ err: error }, 'a stop listener threw');
+    }
     this.resolveEnded(info);
     for (const resolve of this.inputWaiters.splice(0)) resolve(this.inputValues);
     this.removeAllListeners('audio');
@@ -476,6 +488,7 @@ export class Session extends EventEmitter<SessionEvents> {
       sendDigits: (digits) => session.sendDigits(digits),
       sendMessage: (message) => session.sendMessage(message),
       audio: () => session.runner.audio(),
+      play: (items, options) => session.runner.pump(items, options),
       close: (message) => void session.close(message),
       on: (event, listener) => void session.on(event, listener as never),
       off: (event, listener) => void session.off(event, listener as never),

@@ -1,6 +1,7 @@
 import twilio from 'twilio';
 import type { CallControl } from '../session/session.js';
 import type { CallStatus } from '../session/types.js';
+import { CallstreamError } from '../errors.js';
 import { TwilioApiError, twilioFailure } from './api-error.js';
 import { isCallStatus } from './call-status.js';
 import type { TwilioClient } from './client.js';
@@ -30,8 +31,14 @@ export async function endCall(client: TwilioClient, callSid: string): Promise<Ca
   }
 }
 
-/** Replaces a live call's TwiML with a `<Dial>` to `target`; Twilio ends the media stream and dials. */
+/**
+ * Replaces a live call's TwiML with a `<Dial>` to `target` (an E.164 number or a SIP URI, else
+ * BAD_REQUEST before anything is sent); Twilio ends the media stream and dials.
+ */
 export async function transferCall(client: TwilioClient, callSid: string, target: string): Promise<void> {
+  if (!/^\+[1-9]\d{6,14}$/.test(target) && !/^sips?:[^\s<>"]+$/.test(target)) {
+    throw new CallstreamError('BAD_REQUEST', `transfer(): "${target}" is neither an E.164 number (+15551234567) nor a SIP URI (sip:alice@example.com).`);
+  }
   try {
     await client.calls(callSid).update({ twiml: transferTwiml(target) });
   } catch (error) {

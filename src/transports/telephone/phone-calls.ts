@@ -49,7 +49,7 @@ export class PhoneCalls {
       const snapshot: SessionSnapshot = { id: session.id, transport: session.transport, facts: { ...session.facts }, instanceId: this.runtime.coordination.instanceId };
       this.tellOutbound(callSid, { type: 'connected', session: snapshot }, true);
     }
-    session.once('stop', (info) => {
+    session.onEnd((info) => {
       if (this.sessions.get(callSid) === session) this.sessions.delete(callSid);
       if (placed) this.tellOutbound(callSid, { type: 'session-ended', info }, false);
     });
@@ -157,10 +157,17 @@ export class PhoneCalls {
     const session = this.sessions.get(callSid);
     if (!session) throw new CallstreamError('NOT_FOUND', `No live session for call ${callSid}.`);
     if (message.type === 'streamStatus') {
-      session.reportStreamStatus(message.event as StreamStatusEvent);
+      const event = message.event as StreamStatusEvent;
+      const fields = { streamEvent: event.event, streamSid: event.streamSid, streamError: event.error };
+      if (event.event === 'stream-error') session.log.warn(fields, 'media stream error reported by Twilio');
+      else session.log.info(fields, 'media stream status');
+      session.tell('streamStatus', event);
     } else if (message.type === 'callStatus') {
       const event = message.event as CallStatusEvent;
-      session.reportCallStatus(event);
+      session.facts.callStatus = event.status;
+      if (event.answeredBy) session.facts.answeredBy = event.answeredBy;
+      session.log.info({ callStatus: event.status, answeredBy: event.answeredBy, durationS: event.durationS }, 'call status');
+      session.tell('callStatus', event);
       if (isFinalCallStatus(event.status)) session.end('remote_stop', `The call ended on Twilio's side (${event.status}).`);
     }
     return null;

@@ -157,7 +157,7 @@ export class WebRtcPeer {
       place: this.init.place,
       leadMs: 20,
     });
-    this.session.once('stop', () => this.close('session ended'));
+    this.session.onEnd(() => this.close('session ended'));
     const local = this.pc.localDescription;
     if (!local) throw new Error('werift produced no local description');
     this.log.debug({ codec: codec?.name, video: Boolean(video) }, 'answered offer');
