@@ -12,23 +12,14 @@ import type { Redis } from 'ioredis';
 import type { Coordination } from './coordination/coordination.js';
 import type { Logger } from './logger.js';
 import type { StreamMode } from './session/session.js';
+import type { IncomingCall } from './session/types.js';
 
 export type { StreamMode };
 
 /** What the Stream serves: audio (the default here), video, or both. */
 export type Modality = 'audio' | 'video' | 'audio-video';
 
-/** What the webhook knows about an incoming phone call (Twilio's request parameters). */
-export interface IncomingCall {
-  callSid?: string;
-  accountSid?: string;
-  from?: string;
-  to?: string;
-  direction?: string;
-  callerName?: string;
-  /** Every parameter Twilio posted, as sent. */
-  params: Record<string, string>;
-}
+export type { IncomingCall };
 
 /** ICE server configuration, as in the browser's RTCConfiguration. */
 export interface IceServer {

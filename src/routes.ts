@@ -1,5 +1,11 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
+import type { Middleware } from 'koa';
+import type { StreamMetrics } from './metrics/stream-metrics.js';
+import type { OutputFeeds } from './outputs/output-feeds.js';
+import type { TransportRuntime } from './transports/runtime.js';
+import type { PhoneCalls } from './transports/telephone/phone-calls.js';
+import type { WebRtcPeers } from './transports/webrtc/offer-route.js';
 import { authorizeWith, requireBearerToken } from './http/access.js';
 import { corsMiddleware } from './http/cors.js';
 import { httpErrors } from './http/errors.js';
@@ -7,7 +13,6 @@ import { limitFailures, limitRequests } from './http/rate-limit.js';
 import { useWebSockets, webSocketOnly } from './http/websockets.js';
 import { inputHookRoute } from './inputs/input-route.js';
 import { outputsRoute } from './outputs/outputs-route.js';
-import type { Stream } from './stream.js';
 import { incomingCallRoute } from './transports/telephone/incoming.js';
 import { mediaStreamRoute } from './transports/telephone/media-route.js';
 import { statusCallbackRoute } from './transports/telephone/status-route.js';
@@ -16,11 +21,23 @@ import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.j
 import { webSocketRoute } from './transports/websocket/route.js';
 import { pageAssets } from './ui/page.js';
 
+/** What the routes use of their Stream (the Stream itself; kept narrow so the routes do not import it). */
+export interface MountedStream extends TransportRuntime {
+  readonly metrics: StreamMetrics;
+  readonly calls: PhoneCalls;
+  readonly webrtc: WebRtcPeers;
+  readonly outputs: OutputFeeds;
+  /** The page served at the root. */
+  readonly ui: Middleware;
+  /** What `GET {path}/status` answers. */
+  status(): Promise<unknown>;
+}
+
 /**
  * The routes of a Stream under `prefix`: Twilio's (guarded by signatures), the browser's and
  * programs' (guarded by `authorize`), status, health and metrics.
  */
-export function mountRoutes(app: Koa, stream: Stream, prefix: string): Router {
+export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Router {
   const { options, logger, coordination } = stream;
   useWebSockets(app, logger);
   if (!options.twilioAuthToken) {

@@ -28,7 +28,7 @@ import type { OutboundCall, OutboundCallOptions } from './twilio/outbound-call.j
 import { builtInPage } from './ui/page.js';
 import type { VideoCodec } from './video/codec.js';
 import { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
-import { videoFunctionHandler } from './video/video-handler.js';
+import { videoFunctionHandler } from './session/video-function.js';
 
 /** What `GET {path}/status` answers. */
 export interface StreamStatus {

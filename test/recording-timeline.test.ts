@@ -16,6 +16,11 @@ class FakeSession extends EventEmitter {
   constructor(readonly startedAt: number) {
     super();
   }
+
+  /** The recorder finishes its file at the session's end. */
+  onEnd(cleanup: () => void): void {
+    this.once('stop', cleanup);
+  }
 }
 
 const RATE = 8000;

@@ -1,5 +1,7 @@
-import type { RateLimitRule } from '../http/rate-limit.js';
-import type { IncomingCall } from '../options.js';
+import type { RateBucket, RateLimitRule } from '../http/rate-limit.js';
+
+export type { RateBucket };
+import type { IncomingCall } from '../session/types.js';
 import type { TransportKind } from '../session/types.js';
 
 /**
@@ -147,15 +149,6 @@ export type Delivery =
 
 /** Answers a message for a claimed key; its value (JSON) goes back to the asker. */
 export type MessageHandler = (key: string, message: BusMessage) => unknown;
-
-/** A token bucket per key: `limit` requests, refilled evenly over `windowMs`. */
-export interface RateBucket {
-  readonly rule: RateLimitRule;
-  /** Counts one request for `key`: 0 when within the budget, else the milliseconds until the next is. */
-  hit(key: string): Promise<number>;
-  /** Milliseconds until `key` may make a counted request again (0: now). Counts nothing. */
-  retryAfterMs(key: string): Promise<number>;
-}
 
 /** How long a lease lives without renewal, and how often it is renewed (ms). */
 export const LEASE_MS = 9000;

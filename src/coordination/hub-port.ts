@@ -1,8 +1,19 @@
 import type { Clock } from '../clock.js';
 import type { RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
-import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, PlaceCounts } from './coordination.js';
-import type { HubMember, HubTakenCall } from './memory-hub.js';
+import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
+
+/** A call taken by its media stream: what the webhook left, and the place that moves to the taker. */
+export type HubTakenCall =
+  | { kind: 'taken'; announced: AnnouncedCall; placeId: string }
+  | { kind: 'other_call' }
+  | { kind: 'unknown' };
+
+/** What an instance attached to the hub answers with. */
+export interface HubMember {
+  onMessage: MessageHandler;
+  onTopic(topic: string, message: BusMessage): void;
+}
 
 /** A value now, or later. */
 export type Awaitable<T> = T | Promise<T>;

@@ -1,7 +1,7 @@
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { CallstreamError } from '../errors.js';
 import type { HubPort } from './hub-port.js';
-import type { HubMember } from './memory-hub.js';
+import type { HubMember } from './hub-port.js';
 import { HUB_CALLS, HUB_CASTS, type HubWire, type IpcEnd, isHubWire, toWireError, fromWireError } from './ipc-wire.js';
 
 /**

@@ -4,7 +4,7 @@ import type { RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
 import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, PlaceCounts } from './coordination.js';
 import type { HubPort } from './hub-port.js';
-import type { HubMember, HubTakenCall } from './memory-hub.js';
+import type { HubMember, HubTakenCall } from './hub-port.js';
 import { fromWireError, type HubCallMethod, type HubCastMethod, type HubWire, type IpcEnd, isHubWire, toWireError } from './ipc-wire.js';
 
 /** How long a call to the primary's hub may take before it fails with COORDINATION_UNAVAILABLE (ms). */

@@ -5,7 +5,7 @@ import { CallstreamError, describeError } from '../errors.js';
 import { RateLimiter, type RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
 import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
-import type { HubPort } from './hub-port.js';
+import type { HubMember, HubPort, HubTakenCall } from './hub-port.js';
 
 /** Messages kept for a key nobody holds yet, at most this many per key. */
 export const KEPT_PER_KEY = 50;
@@ -27,12 +27,6 @@ interface TokenRecord {
   expiresAt: number;
 }
 
-/** A call taken by its media stream: what the webhook left, and the place that moves to the taker. */
-export type HubTakenCall =
-  | { kind: 'taken'; announced: AnnouncedCall; placeId: string }
-  | { kind: 'other_call' }
-  | { kind: 'unknown' };
-
 /** A holder's answer; a fault that is not a CallstreamError reaches the asker as HANDLER_ERROR, as over Redis. */
 async function answer(member: HubMember, key: string, message: BusMessage): Promise<unknown> {
   try {
@@ -41,12 +35,6 @@ async function answer(member: HubMember, key: string, message: BusMessage): Prom
     if (error instanceof CallstreamError) throw error;
     throw new CallstreamError('HANDLER_ERROR', describeError(error));
   }
-}
-
-/** What an instance attached to the hub answers with. */
-export interface HubMember {
-  onMessage: MessageHandler;
-  onTopic(topic: string, message: BusMessage): void;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { Context, Middleware } from 'koa';
 import type { Clock } from '../clock.js';
-import type { RateBucket } from '../coordination/coordination.js';
 import { CallstreamError, isCallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { statusOf } from './errors.js';
@@ -12,6 +11,15 @@ export interface RateLimitRule {
   limit: number;
   /** Time to refill the whole budget (ms). */
   windowMs: number;
+}
+
+/** A token bucket per key: `limit` requests, refilled evenly over `windowMs`. */
+export interface RateBucket {
+  readonly rule: RateLimitRule;
+  /** Counts one request for `key`: 0 when within the budget, else the milliseconds until the next is. */
+  hit(key: string): Promise<number>;
+  /** Milliseconds until `key` may make a counted request again (0: now). Counts nothing. */
+  retryAfterMs(key: string): Promise<number>;
 }
 
 interface Bucket {

@@ -43,6 +43,18 @@ export interface CallFacts {
   recordingSid?: string;
 }
 
+/** What the webhook knows about an incoming phone call (Twilio's request parameters). */
+export interface IncomingCall {
+  callSid?: string;
+  accountSid?: string;
+  from?: string;
+  to?: string;
+  direction?: string;
+  callerName?: string;
+  /** Every parameter Twilio posted, as sent. */
+  params: Record<string, string>;
+}
+
 /** Twilio's `CallStatus` values. */
 export type CallStatus = 'queued' | 'initiated' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
 

@@ -1,6 +1,6 @@
-import type { EmitItem } from '../session/emit.js';
-import type { SessionContext, StreamHandler, VideoFunction } from '../session/handler.js';
-import type { VideoFrame } from './frame.js';
+import type { EmitItem } from './emit.js';
+import type { SessionContext, StreamHandler, VideoFunction } from './handler.js';
+import type { VideoFrame } from '../video/frame.js';
 
 /** Wraps FastRTC's video function `(frame, inputs) => frame` as a stream handler (video only, no audio). */
 export function videoFunctionHandler(fn: VideoFunction): StreamHandler {
