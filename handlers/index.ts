@@ -1,4 +1,7 @@
-/** Reusable handlers, part of callstream's public API (`callstream/handlers`). */
+/**
+ * Reusable handlers, part of callstream's public API: echo, ReplyOnPause with its pause detectors, the demo handlers, video filters.
+ * @module callstream/handlers
+ */
 export { EchoHandler, PcmEchoHandler } from './echo.js';
 export * from './reply-on-pause/index.js';
 export { replyEcho } from './reply-echo.js';

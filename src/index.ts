@@ -1,19 +1,31 @@
-/** callstream's public API. */
-export { Stream, type StreamEvents } from './stream.js';
+/**
+ * callstream's public API: the Stream, sessions and handler shapes, audio and video frames, Twilio REST.
+ * @module callstream
+ */
+export { Stream, type StreamEvents, type StreamStatus } from './stream.js';
 export type {
+  ClusterOptions,
   CustomParameters,
   IceServer,
   IncomingCall,
   Modality,
+  OutputSpec,
   RateLimitOptions,
   RtcConfiguration,
   StreamMode,
   StreamOptions,
   TelephoneOptions,
+  UiArgs,
+  WebRtcOptions,
+  WebSocketOptions,
 } from './options.js';
+export type { InputSpec, InputValues } from './inputs/spec.js';
+export type { OutputEvent } from './outputs/output-feeds.js';
+export type { RecordOptions } from './recording/recorder.js';
 export type { CorsOptions } from './http/cors.js';
 export type { RateLimitRule } from './http/rate-limit.js';
 export { type CallControl, Session, type SessionEvents, type TransportLink } from './session/session.js';
+export type { SessionHandle } from './session/handle.js';
 export {
   type AudioHandler,
   DEFAULT_INPUT_FORMAT,
@@ -27,7 +39,7 @@ export {
 } from './session/handler.js';
 export { i420Size, i420ToRgba, rgbaToI420, type VideoFrame } from './video/frame.js';
 export type { VideoCodec, VideoDecoder, VideoEncoder, VideoEncoderOptions } from './video/codec.js';
-export { FfmpegVideoCodec } from './video/ffmpeg-codec.js';
+export { FfmpegVideoCodec, type FfmpegVideoCodecOptions } from './video/ffmpeg-codec.js';
 export { AdditionalOutputs, CloseStream, type EmitItem } from './session/emit.js';
 export type {
   CallFacts,
@@ -52,8 +64,8 @@ export {
   pcmFrame,
 } from './audio/frame.js';
 export { mulawDecode, mulawEncode } from './audio/mulaw.js';
-export { Resampler, resampleOnce } from './audio/resample.js';
-export { createConverter } from './audio/convert.js';
+export { Resampler, type ResamplerOptions, type ResamplerQuality, resampleOnce } from './audio/resample.js';
+export { createConverter, type FrameConverter } from './audio/convert.js';
 export { CallstreamError, type ErrorCode } from './errors.js';
 export { createTwilioClient, type TwilioClient, type TwilioCredentials, twilioCredentialsFromEnv, type TwilioOption } from './twilio/client.js';
 export {
@@ -68,5 +80,5 @@ export type { TwilioRecordingOptions } from './twilio/call-recording.js';
 export { TwilioApiError } from './twilio/api-error.js';
 export { type TwilioIceOptions, twilioIceServers, twilioRtcConfiguration } from './twilio/ice-servers.js';
 export { createLogger, type Logger, REDACT_PATHS } from './logger.js';
-export { type Clock, ManualClock, systemClock } from './clock.js';
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { createHttpServer, listen, type RunningServer } from './server.js';

@@ -1,4 +1,7 @@
-/** Public tunnels and fastphone (`callstream/tunnels`). */
+/**
+ * Public tunnels and fastphone: a Stream served on your own Twilio number.
+ * @module callstream/tunnels
+ */
 export type { OpenTunnel, OpenTunnelEvents, Tunnel, TunnelOpenOptions } from './tunnel.js';
 export { LocalTunnel, type LocalTunnelOptions, PUBLIC_LOCALTUNNEL_HOST, validateSubdomain } from './localtunnel.js';
 export { FixedUrlTunnel } from './fixed-url.js';
@@ -7,3 +10,4 @@ export { type PublicServer, type PublicServerOptions, servePublicly } from './pu
 export { restoreFromStateFile, type RestoreOptions } from './fastphone-restore.js';
 export { DEFAULT_STATE_FILE, type FastphoneState } from './fastphone-state.js';
 export type { RestoreOutcome } from './registration.js';
+export type { VoiceSettings } from '../src/twilio/numbers.js';

@@ -93,6 +93,7 @@ export interface SessionContext {
   off<E extends keyof SessionContextEvents>(event: E, listener: (...args: SessionContextEvents[E]) => void): void;
 }
 
+/** A value or a promise of it. @inline */
 type MaybePromise<T> = T | Promise<T>;
 
 /**

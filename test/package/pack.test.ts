@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const run = promisify(execFile);
+
+interface PackResult {
+  files: { path: string }[];
+}
+
+interface PackageJson {
+  exports: Record<string, { types: string; default: string }>;
+  bin: Record<string, string>;
+}
+
+/** What a user's `npm install callstream` gets, and nothing else. */
+const TOP_LEVEL = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+const PAGE_FILES = ['dist/src/ui/static/index.html', 'dist/src/ui/static/app.js', 'dist/src/ui/static/style.css'];
+const COMPILED = /^dist\/(src|handlers|tunnels)\/.+(?<!\.d)\.js$|^dist\/(src|handlers|tunnels)\/.+\.d\.ts$/;
+
+/**
+ * The tarball as `npm pack` makes it. Packing runs the `prepare` script (the build), as publishing does,
+ * so dist/ is the one a release would ship; `--dry-run` writes no tarball.
+ */
+describe('package: what npm pack ships', function () {
+  this.timeout(180_000);
+  let shipped: string[];
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson;
+
+  before(async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const [result] = JSON.parse(stdout) as PackResult[];
+    shipped = result!.files.map((file) => file.path).sort();
+  });
+
+  it('holds README.md, LICENSE, CHANGELOG.md and package.json', () => {
+    for (const name of TOP_LEVEL) expect(shipped, name).to.include(name);
+  });
+
+  it('holds nothing outside dist/ but those four files', () => {
+    const outside = shipped.filter((file) => !file.startsWith('dist/') && !TOP_LEVEL.includes(file));
+    expect(outside).to.deep.equal([]);
+  });
+
+  it('holds no TypeScript source, tests, benchmarks, deploy files or docs', () => {
+    const forbidden = shipped.filter((file) => /^(src|handlers|tunnels|test|bench|deploy|docs|examples|scripts|types)\//.test(file) || (file.endsWith('.ts') && !file.endsWith('.d.ts')));
+    expect(forbidden).to.deep.equal([]);
+  });
+
+  it('holds in dist/ only compiled JS and declarations of src/, handlers/, tunnels/, and the page', () => {
+    const other = shipped.filter((file) => file.startsWith('dist/') && !COMPILED.test(file) && !PAGE_FILES.includes(file));
+    expect(other).to.deep.equal([]);
+  });
+
+  it('compiles only files that have a source (no test/ or bench/ code, nothing stale)', () => {
+    const orphans = shipped
+      .filter((file) => COMPILED.test(file) && !PAGE_FILES.includes(file))
+      .map((file) => file.replace(/^dist\//, '').replace(/(\.d\.ts|\.js)$/, '.ts'))
+      .filter((source) => !existsSync(path.join(ROOT, source)));
+    expect(orphans).to.deep.equal([]);
+  });
+
+  it('holds the page beside the built module that reads it (dist/src/ui/page.js reads ./static/)', () => {
+    expect(shipped).to.include('dist/src/ui/page.js');
+    for (const file of PAGE_FILES) expect(shipped, file).to.include(file);
+  });
+
+  it('holds every entry point package.json names: exports (code and types) and the bin', () => {
+    const targets = [...Object.values(pkg.exports).flatMap((entry) => [entry.types, entry.default]), ...Object.values(pkg.bin)];
+    expect(targets).to.have.length(7);
+    for (const target of targets) expect(shipped, target).to.include(path.posix.normalize(target));
+  });
+});
