@@ -19,8 +19,8 @@ async function delayLine(ctx: SessionContext): Promise<void> {
   for await (const frame of ctx.audio()) {
     held.push(frame);
     heldMs += frameDurationMs(frame);
-    // Once a second of audio is held, each new frame in lets the oldest one out.
-    while (heldMs - frameDurationMs(held[0]!) >= DELAY_MS) {
+    // Once more than a second of audio is held, each new frame in lets the oldest one out.
+    while (heldMs > DELAY_MS) {
       const oldest = held.shift()!;
       heldMs -= frameDurationMs(oldest);
       ctx.send(oldest);
