@@ -76,6 +76,19 @@ async function startExample(name: string, env: Record<string, string> = {}): Pro
   return example;
 }
 
+/** Resolves with `promise`, or rejects after `ms` naming `what`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A sine wave. */
 function sine(hz: number, ms: number, rate: number, amplitude = 8000): Int16Array {
   const out = new Int16Array(Math.round((ms * rate) / 1000));
@@ -276,7 +289,7 @@ describe('examples/: each program type-checked, started as a child process and d
     expect(media.receivedAudio().subarray(0, 1600).equals(Buffer.concat(frames))).to.equal(true);
 
     example.proc.child.kill('SIGINT');
-    await example.proc.exited;
+    await within(example.proc.exited, 8000, `the example to exit after SIGINT (it hangs up, then ends with the call):\n${example.proc.output()}`);
     expect(example.proc.child.exitCode, example.proc.output()).to.equal(0);
     expect(callee.updates.map((u) => u.form)).to.deep.equal([{ Status: 'completed' }]);
     expect(example.lines).to.include.members(['  status initiated', '  status ringing', '  status in-progress', 'Hanging up...', `Call ${callSid} ended: completed`]);
