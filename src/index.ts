@@ -79,6 +79,6 @@ export { CallFailedError, type CallFailureReason } from './twilio/call-failed.js
 export type { TwilioRecordingOptions } from './twilio/call-recording.js';
 export { TwilioApiError } from './twilio/api-error.js';
 export { type TwilioIceOptions, twilioIceServers, twilioRtcConfiguration } from './twilio/ice-servers.js';
-export { createLogger, type Logger, REDACT_PATHS } from './logger.js';
+export { createLogger, type LogFormat, type Logger, REDACT_PATHS } from './logger.js';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { createHttpServer, listen, type RunningServer } from './server.js';
