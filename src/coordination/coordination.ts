@@ -150,6 +150,14 @@ export type Delivery =
 /** Answers a message for a claimed key; its value (JSON) goes back to the asker. */
 export type MessageHandler = (key: string, message: BusMessage) => unknown;
 
+/**
+ * A limit as it travels to a store (JSON over IPC, Lua arguments): no limit (Infinity, which JSON
+ * turns into null) becomes the largest safe integer.
+ */
+export function finiteLimit(limit: number): number {
+  return Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER;
+}
+
 /** How long a lease lives without renewal, and how often it is renewed (ms). */
 export const LEASE_MS = 9000;
 export const RENEW_EVERY_MS = 3000;

@@ -9,6 +9,7 @@ import {
   type BusMessage,
   type Coordination,
   type Delivery,
+  finiteLimit,
   LEASE_MS,
   type MessageHandler,
   type Place,
@@ -72,7 +73,7 @@ export class MemoryCoordination implements Coordination {
   async start(): Promise<void> {}
 
   async acquirePlace(transport: TransportKind, limit: number): Promise<Place | undefined> {
-    const id = await this.hub.acquirePlace(this.instanceId, transport, limit, this.leaseMs);
+    const id = await this.hub.acquirePlace(this.instanceId, transport, finiteLimit(limit), this.leaseMs);
     return id === undefined ? undefined : this.hold(id, transport);
   }
 
@@ -81,7 +82,7 @@ export class MemoryCoordination implements Coordination {
   }
 
   async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Promise<Announcement> {
-    return this.hub.announceCall(announced, limit, ttlMs);
+    return this.hub.announceCall(announced, finiteLimit(limit), ttlMs);
   }
 
   async takeCall(token: string, callSid: string | undefined): Promise<TakenCall> {

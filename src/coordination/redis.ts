@@ -12,6 +12,7 @@ import {
   type BusMessage,
   type Coordination,
   type Delivery,
+  finiteLimit,
   LEASE_MS,
   type MessageHandler,
   type Place,
@@ -150,7 +151,7 @@ export class RedisCoordination implements Coordination {
   async acquirePlace(transport: TransportKind, limit: number): Promise<Place | undefined> {
     const id = newId();
     const member = `${transport}:${id}`;
-    const taken = await this.run(ACQUIRE, [this.keys.places()], [member, limit, this.leaseMs]);
+    const taken = await this.run(ACQUIRE, [this.keys.places()], [member, finiteLimit(limit), this.leaseMs]);
     return taken === 1 ? this.hold(id, transport, { member }) : undefined;
   }
 
@@ -168,7 +169,7 @@ export class RedisCoordination implements Coordination {
     const callSid = announced.callSid ?? '';
     const token = randomBytes(24).toString('base64url');
     const keys = [this.keys.places(), this.keys.callSid(callSid), this.keys.token(token)];
-    const args = [callSid ? '1' : '0', limit, ttlMs, `telephone:${newId()}`, token, callSid, JSON.stringify(announced)];
+    const args = [callSid ? '1' : '0', finiteLimit(limit), ttlMs, `telephone:${newId()}`, token, callSid, JSON.stringify(announced)];
     const [kind, issued] = (await this.run(ANNOUNCE, keys, args)) as [string, string?];
     if (kind === 'issued' || kind === 'repeated') return { kind, token: issued! };
     return { kind: kind === 'live' ? 'live' : 'busy' };

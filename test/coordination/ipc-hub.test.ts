@@ -96,6 +96,12 @@ for (const [layout, make] of Object.entries(layouts)) {
       expect(await pair.b.acquirePlace('telephone', 1)).to.not.equal(undefined);
     });
 
+    it('has no limit when the limit is Infinity (which JSON would turn into null)', async () => {
+      pair = make();
+      for (let i = 0; i < 3; i++) expect(await pair.a.acquirePlace('websocket', Infinity)).to.not.equal(undefined);
+      expect((await pair.b.announceCall({ call: { params: {} }, parameters: {} }, Infinity, 5000)).kind).to.equal('issued');
+    });
+
     it("takes a call announced through the other instance, once, and only for its own CallSid", async () => {
       pair = make();
       const announced = await pair.a.announceCall({ callSid: 'CA1', call: { callSid: 'CA1', params: {} }, parameters: { x: '1' } }, 5, 5000);
