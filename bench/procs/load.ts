@@ -6,6 +6,7 @@
  * phased: after connecting, reports { type: 'connected' } and waits for { type: 'go' }; after the
  * media (and the last echoes) it reports the result and waits for { type: 'close' } before hanging up,
  * so the parent can measure the server's CPU over the media alone (setup and teardown apart).
+ * The result also says the generator's own CPU over the media (cpuUs), to tell which side saturates.
  */
 import WebSocket from 'ws';
 
@@ -74,6 +75,7 @@ const all: Call[] = [];
 for (let i = 0; i < calls; i += 50) all.push(...(await Promise.all(Array.from({ length: Math.min(50, calls - i) }, (_, k) => open(i + k)))));
 await new Promise((resolve) => setTimeout(resolve, 300));
 await step({ type: 'connected' }, 'go');
+const cpuAtGo = process.cpuUsage();
 
 const start = performance.now() + 50;
 const ticks = Math.round((seconds * 1000) / 20);
@@ -103,7 +105,8 @@ const sent = all.reduce((n, c) => n + c.sent, 0);
 const received = all.reduce((n, c) => n + c.received, 0);
 const late = all.reduce((n, c) => n + c.late, 0);
 const maxLateMs = all.reduce((m, c) => Math.max(m, c.maxLateMs), 0);
-await step({ type: 'result', sent, received, late, maxLateMs }, 'close');
+const cpu = process.cpuUsage(cpuAtGo);
+await step({ type: 'result', sent, received, late, maxLateMs, cpuUs: cpu.user + cpu.system }, 'close');
 await Promise.all(all.map((call) => new Promise<void>((resolve) => {
   if (call.ws.readyState === WebSocket.CLOSED) return resolve();
   call.ws.once('close', () => resolve());
