@@ -25,6 +25,8 @@ export interface WorkerStep {
   serverCores: number;
   generatorCores: number;
   otherCores: number;
+  /** The load generator's own event-loop delay over the media (ms): a stall there makes every echo late. */
+  generatorLoopDelayMaxMs: number;
   ok: boolean;
 }
 
@@ -43,6 +45,7 @@ interface LoadResult {
   late: number;
   maxLateMs: number;
   cpuUs: number;
+  loopDelayMaxMs: number;
 }
 
 async function step(serve: ServeProcess, calls: number): Promise<WorkerStep> {
@@ -59,6 +62,7 @@ async function step(serve: ServeProcess, calls: number): Promise<WorkerStep> {
     serverCores: serverUs / 1e6 / wallS,
     generatorCores: result.cpuUs / 1e6 / wallS,
     otherCores: Math.max(0, after.machine - before.machine - serverUs - result.cpuUs) / 1e6 / wallS,
+    generatorLoopDelayMaxMs: result.loopDelayMaxMs,
     ok: delivered >= 0.99 && result.late === 0,
   };
 }
@@ -70,7 +74,7 @@ async function ladder(workers: number): Promise<WorkerLadder> {
   const run = async (calls: number) => {
     const s = await step(serve, calls);
     steps.push(s);
-    process.stdout.write(`  serve --workers ${workers} ${calls} calls: ${(s.delivered * 100).toFixed(2)} % back, ${s.late} late (max ${s.maxLateMs.toFixed(0)} ms); cores used: server ${s.serverCores.toFixed(2)}, load generator ${s.generatorCores.toFixed(2)}, the rest of the machine ${s.otherCores.toFixed(2)}\n`);
+    process.stdout.write(`  serve --workers ${workers} ${calls} calls: ${(s.delivered * 100).toFixed(2)} % back, ${s.late} late (max ${s.maxLateMs.toFixed(0)} ms); cores used: server ${s.serverCores.toFixed(2)}, load generator ${s.generatorCores.toFixed(2)}, the rest of the machine ${s.otherCores.toFixed(2)}; generator's event loop up to ${s.generatorLoopDelayMaxMs.toFixed(0)} ms late\n`);
     return s.ok;
   };
   let maxCalls = 0;

@@ -111,19 +111,22 @@ export async function clusterScenario(): Promise<BenchResult> {
       'setup CPU: server processes only, from the first webhook to the last first echo (both instances in cluster mode); Redis apart. Its scripts count the round trips (announce on the webhook; take and two claims on the stream, one after another), commands count those the scripts run too',
       `media: ${MEDIA_CALLS} calls from the telephone load generator (no webhook), the same echo server process without and with the cluster option; CPU over the media phase only. The Redis scripts over it are the leases' renewal (every 3 s, one script per instance for all it holds)`,
       'workers: callstream serve (compiled bin) --workers 1 (one process) and --workers 2 (node:cluster, the hub in the primary over IPC, no Redis), both with --concurrency-limit 100000: without a limit, --workers 2 refuses every call as busy (Infinity crosses the JSON IPC as null). Steps of 100-200 calls, 4 s each, until one has < 99 % echoed or any frame > 40 ms late, then one step halfway back',
-      'workers: the load generator is one process on the same 2 cores; the cores the server, the generator and the rest of the machine (other processes, the hypervisor\'s steal) used are shown per step above, and at the first failing step in the figures',
+      'workers: the load generator is one process on the same 2 cores; the cores the server, the generator and the rest of the machine (other processes, the hypervisor\'s steal) used are shown per step above, and at the first failing step in the figures, with the largest delay of the generator\'s own event loop (a stall there makes echoes late whatever the server does)',
       `workers: 1-minute load average when each ladder began, --workers 1: ${laddersOf(1).map((l) => l.loadAverage.toFixed(2)).join(', ')}; --workers 2: ${laddersOf(2).map((l) => l.loadAverage.toFixed(2)).join(', ')}`,
     ],
     data: { setup, media, ladders },
   };
 }
 
-/** Cores used by server / load generator / the rest of the machine at each ladder's first failing step (or its last step). */
+/**
+ * Cores used by server / load generator / the rest of the machine at each ladder's first failing step
+ * (or its last step), and how late the generator's own event loop ran there.
+ */
 function cores(ladders: WorkerLadder[]): string {
   return ladders
     .map((l) => {
       const s = l.steps.find((step) => !step.ok) ?? l.steps.at(-1);
-      return s ? `${s.calls} calls: ${s.serverCores.toFixed(2)} / ${s.generatorCores.toFixed(2)} / ${s.otherCores.toFixed(2)}` : 'n/a';
+      return s ? `${s.calls} calls: ${s.serverCores.toFixed(2)} / ${s.generatorCores.toFixed(2)} / ${s.otherCores.toFixed(2)}, generator's loop ${s.generatorLoopDelayMaxMs.toFixed(0)} ms late` : 'n/a';
     })
     .join('; ');
 }
