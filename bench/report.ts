@@ -10,11 +10,13 @@ export interface BenchResult {
   figures: Record<string, number | string>;
   /** The same measure for the baseline, where there is one. */
   baseline?: Record<string, number | string>;
-  /** Ratios against the baseline (what the goal is stated in). */
-  ratios?: Record<string, number>;
+  /** Ratios against the baseline (what the goal is stated in); a string for a spread over runs. */
+  ratios?: Record<string, number | string>;
   /** Goals met or not, in words. */
   goals?: Record<string, boolean>;
   notes?: string[];
+  /** Raw measurements behind the figures: written to the JSON only. */
+  data?: Record<string, unknown>;
 }
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
@@ -60,4 +62,12 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index]!;
+}
+
+/** Values of repeated runs as `min / median / max` (the median of an even count is the lower middle). */
+export function spread(values: number[], digits = 1): string {
+  if (values.length === 0) return 'n/a';
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return [sorted[0]!, median, sorted[sorted.length - 1]!].map((v) => v.toFixed(digits)).join(' / ');
 }

@@ -14,6 +14,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   memory: async () => (await import('./memory.js')).memoryScenario,
   vad: async () => (await import('./vad.js')).vadScenario,
   video: async () => (await import('./video.js')).videoScenario,
+  cluster: async () => (await import('./cluster.js')).clusterScenario,
 };
 
 async function main(): Promise<void> {

@@ -6,7 +6,10 @@
  * phased: after connecting, reports { type: 'connected' } and waits for { type: 'go' }; after the
  * media (and the last echoes) it reports the result and waits for { type: 'close' } before hanging up,
  * so the parent can measure the server's CPU over the media alone (setup and teardown apart).
+ * The result also says the generator's own CPU over the media (cpuUs) and how late its own event loop
+ * ran (loopDelayMaxMs, loopDelayP99Ms), to tell which side gives out: a stall here delays every echo.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
 const [portArg, callsArg, secondsArg, mode] = process.argv.slice(2);
@@ -74,6 +77,9 @@ const all: Call[] = [];
 for (let i = 0; i < calls; i += 50) all.push(...(await Promise.all(Array.from({ length: Math.min(50, calls - i) }, (_, k) => open(i + k)))));
 await new Promise((resolve) => setTimeout(resolve, 300));
 await step({ type: 'connected' }, 'go');
+const cpuAtGo = process.cpuUsage();
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 
 const start = performance.now() + 50;
 const ticks = Math.round((seconds * 1000) / 20);
@@ -103,7 +109,11 @@ const sent = all.reduce((n, c) => n + c.sent, 0);
 const received = all.reduce((n, c) => n + c.received, 0);
 const late = all.reduce((n, c) => n + c.late, 0);
 const maxLateMs = all.reduce((m, c) => Math.max(m, c.maxLateMs), 0);
-await step({ type: 'result', sent, received, late, maxLateMs }, 'close');
+const cpu = process.cpuUsage(cpuAtGo);
+loopDelay.disable();
+const loopDelayMaxMs = loopDelay.max / 1e6;
+const loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+await step({ type: 'result', sent, received, late, maxLateMs, cpuUs: cpu.user + cpu.system, loopDelayMaxMs, loopDelayP99Ms }, 'close');
 await Promise.all(all.map((call) => new Promise<void>((resolve) => {
   if (call.ws.readyState === WebSocket.CLOSED) return resolve();
   call.ws.once('close', () => resolve());

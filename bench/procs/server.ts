@@ -1,6 +1,9 @@
 /**
  * A benchmark server in its own process, so its CPU can be measured apart from the load generator.
  *   kind=callstream handler=<demo name> | kind=bare   (a bare ws echo: parse JSON, decode base64, echo)
+ * callstream in cluster mode: BENCH_REDIS (a Redis URL), BENCH_INSTANCE_ID and BENCH_PREFIX give the
+ * Stream's `cluster` option; BENCH_LIMIT its concurrency limit. PUBLIC_URL and TWILIO_AUTH_TOKEN are
+ * read by the Stream itself, as in any deployment.
  * Reports over IPC: { type: 'ready', port }, then answers { type: 'stats' } with CPU, memory and
  * per-frame latencies (arrival → handler, handler output → socket write, µs).
  */
@@ -8,7 +11,7 @@ import Koa from 'koa';
 import WebSocket, { WebSocketServer } from 'ws';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AudioFrame, SessionContext, StreamHandler } from '../../src/index.js';
+import type { AudioFrame, SessionContext, StreamHandler, StreamOptions } from '../../src/index.js';
 
 // The compiled build (dist/, what `npm start` and the bin run; `npm run bench` builds it first);
 // BENCH_SOURCE=1 runs the TypeScript sources through tsx instead (which adds its own helpers).
@@ -85,11 +88,21 @@ async function startCallstream(): Promise<number> {
   if (INSTRUMENTED) instrument();
   const demo = demoHandler(handlerName);
   const handler = demo.handler as StreamHandler;
-  stream = new Stream(handler.receive && INSTRUMENTED ? timed(handler) : handler, { logger: silentLogger(), rateLimit: false, ...demo.options, ...(process.env.BENCH_MARK_EVERY ? { telephone: { markEveryMs: Number(process.env.BENCH_MARK_EVERY) } } : {}), webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' } });
+  stream = new Stream(handler.receive && INSTRUMENTED ? timed(handler) : handler, { logger: silentLogger(), rateLimit: false, ...demo.options, ...(process.env.BENCH_MARK_EVERY ? { telephone: { markEveryMs: Number(process.env.BENCH_MARK_EVERY) } } : {}), webrtc: { codec: process.env.BENCH_CODEC === 'pcmu' ? 'pcmu' : 'opus' }, ...clusterOptions() });
+  await stream.ready();
   const app = new Koa();
   stream.mount(app);
   const running = await listen(app, '127.0.0.1', 0);
   return running.port;
+}
+
+/** The cluster option and limit asked for through the environment (none: one instance, in memory). */
+function clusterOptions(): Pick<StreamOptions, 'cluster' | 'concurrencyLimit'> {
+  const { BENCH_REDIS: redis, BENCH_INSTANCE_ID: instanceId, BENCH_PREFIX: prefix, BENCH_LIMIT: limit } = process.env;
+  return {
+    ...(redis ? { cluster: { redis, instanceId, prefix } } : {}),
+    ...(limit ? { concurrencyLimit: Number(limit) } : {}),
+  };
 }
 
 async function startBare(): Promise<number> {
