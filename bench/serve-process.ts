@@ -15,13 +15,6 @@ export interface ServeProcess {
 }
 
 /**
- * A concurrency limit never reached, given to every run: without one, `serve --workers 2` refuses
- * every session as busy (the unlimited limit, Infinity, reaches the primary's hub over node's JSON
- * IPC as null, and `places >= null` holds). One process is given the same limit, to compare alike.
- */
-const UNREACHED_LIMIT = '100000';
-
-/**
  * Starts `callstream serve --workers N --handler echo` on a free loopback port, with nothing from the
  * environment that would change it (no Redis, no auth token; logs at warn, like the bench servers'
  * silent logger). Resolves once every worker has answered GET /health.
@@ -32,7 +25,7 @@ export async function startServe(workers: number): Promise<ServeProcess> {
   const cleared = ['REDIS_URL', 'TWILIO_AUTH_TOKEN', 'TWILIO_ACCOUNT_SID', 'PUBLIC_URL', 'CONCURRENCY_LIMIT', 'TIME_LIMIT', 'INSTANCE_ID', 'DYNO', 'WEB_CONCURRENCY', 'METRICS_TOKEN'];
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DRAIN_MS: '0' };
   for (const name of cleared) delete env[name];
-  const proc = spawnTestProcess(process.execPath, [...entry, 'serve', '--workers', String(workers), '--host', '127.0.0.1', '--port', String(port), '--handler', 'echo', '--concurrency-limit', UNREACHED_LIMIT], { env, cwd: ROOT });
+  const proc = spawnTestProcess(process.execPath, [...entry, 'serve', '--workers', String(workers), '--host', '127.0.0.1', '--port', String(port), '--handler', 'echo'], { env, cwd: ROOT });
   await allWorkersAnswer(proc, port, workers);
   return {
     port,
