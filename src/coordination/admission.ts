@@ -56,13 +56,10 @@ export async function admitSession(context: AdmissionContext, request: Admission
   };
   if (!context.accepting()) return refuse('draining');
   try {
-    const kept = await directory.claim(request.id);
+    // The id and the keys in one step (one round trip to a shared store).
+    const kept = await directory.claim(request.id, ...(request.keys ?? []));
     if (!kept) return refuse('taken');
-    claimed.push(request.id);
-    for (const key of request.keys ?? []) {
-      if (!(await directory.claim(key))) return refuse('taken');
-      claimed.push(key);
-    }
+    claimed.push(request.id, ...(request.keys ?? []));
     const place = request.place ?? (await coordination.acquirePlace(request.transport, context.limit));
     if (!place) return refuse('busy');
     if (!context.accepting()) {

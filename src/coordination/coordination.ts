@@ -53,11 +53,12 @@ export interface Coordination {
   takeCall(token: string, callSid: string | undefined): Promise<TakenCall>;
 
   /**
-   * Claims `key` (a session id, `call:<CallSid>`...) for this instance: messages for it are handled
-   * here from now on, renewed with the leases until `unclaim`. Resolves with the messages kept for
-   * the key before anyone claimed it (oldest first), or undefined when another instance holds it.
+   * Claims `key` (a session id, `call:<CallSid>`...) and any `more` keys for this instance, all or
+   * none, in one step: messages for them are handled here from now on, renewed with the leases until
+   * `unclaim`. Resolves with the messages kept for them before anyone claimed them (key by key,
+   * oldest first), or undefined when another instance holds any of them.
    */
-  claim(key: string): Promise<unknown[] | undefined>;
+  claim(key: string, ...more: string[]): Promise<unknown[] | undefined>;
 
   /** Gives up a claim (idempotent, never throws). */
   unclaim(key: string): void;

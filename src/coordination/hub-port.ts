@@ -34,7 +34,7 @@ export interface HubPort {
   counts(): Awaitable<PlaceCounts>;
   announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Awaitable<Announcement>;
   takeCall(instanceId: string, token: string, callSid: string | undefined, leaseMs: number): Awaitable<HubTakenCall>;
-  claim(instanceId: string, key: string, leaseMs: number): Awaitable<BusMessage[] | undefined>;
+  claim(instanceId: string, keys: string[], leaseMs: number): Awaitable<BusMessage[] | undefined>;
   unclaim(instanceId: string, key: string): void;
   renew(instanceId: string, places: { id: string; transport: TransportKind }[], keys: string[], leaseMs: number): void;
   ask(key: string, message: BusMessage, options?: AskOptions): Promise<Delivery>;

@@ -71,8 +71,8 @@ export class IpcHubPort implements HubPort {
     return this.call('takeCall', [instanceId, token, callSid, leaseMs]) as Promise<HubTakenCall>;
   }
 
-  claim(instanceId: string, key: string, leaseMs: number): Promise<BusMessage[] | undefined> {
-    return this.call('claim', [instanceId, key, leaseMs]) as Promise<BusMessage[] | undefined>;
+  claim(instanceId: string, keys: string[], leaseMs: number): Promise<BusMessage[] | undefined> {
+    return this.call('claim', [instanceId, keys, leaseMs]) as Promise<BusMessage[] | undefined>;
   }
 
   unclaim(instanceId: string, key: string): void {

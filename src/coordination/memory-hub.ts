@@ -123,13 +123,18 @@ export class MemoryHub implements HubPort {
     return { kind: 'taken', announced: record.announced, placeId: record.placeId };
   }
 
-  claim(instanceId: string, key: string, leaseMs: number): BusMessage[] | undefined {
-    const owner = this.owner(key);
-    if (owner !== undefined && owner !== instanceId) return undefined;
-    this.owners.set(key, { instanceId, expiresAt: this.clock.now() + leaseMs });
+  claim(instanceId: string, keys: string[], leaseMs: number): BusMessage[] | undefined {
+    for (const key of keys) {
+      const owner = this.owner(key);
+      if (owner !== undefined && owner !== instanceId) return undefined;
+    }
     const now = this.clock.now();
-    const messages = (this.kept.get(key) ?? []).filter((kept) => kept.expiresAt > now).map((kept) => kept.message);
-    this.kept.delete(key);
+    const messages: BusMessage[] = [];
+    for (const key of keys) {
+      this.owners.set(key, { instanceId, expiresAt: now + leaseMs });
+      for (const kept of this.kept.get(key) ?? []) if (kept.expiresAt > now) messages.push(kept.message);
+      this.kept.delete(key);
+    }
     return messages;
   }
 

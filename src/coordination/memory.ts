@@ -91,9 +91,10 @@ export class MemoryCoordination implements Coordination {
     return { kind: 'taken', announced: taken.announced, place: this.hold(taken.placeId, 'telephone') };
   }
 
-  async claim(key: string): Promise<unknown[] | undefined> {
-    const kept = await this.hub.claim(this.instanceId, key, this.leaseMs);
-    if (kept) this.claims.add(key);
+  async claim(key: string, ...more: string[]): Promise<unknown[] | undefined> {
+    const keys = [key, ...more];
+    const kept = await this.hub.claim(this.instanceId, keys, this.leaseMs);
+    if (kept) for (const k of keys) this.claims.add(k);
     return kept;
   }
 

@@ -154,21 +154,25 @@ return {'taken', record[2], record[3]}
 `);
 
 /**
- * Claims a key. KEYS: owner, kept messages. ARGV: instanceId, leaseMs.
- * Returns nil when another instance holds it, else the kept messages still in time (oldest first),
- * which are removed.
+ * Claims keys, all or none. KEYS: owner, kept messages of each key, in pairs. ARGV: instanceId, leaseMs.
+ * Returns nil when another instance holds any of them, else the kept messages still in time (key by
+ * key, oldest first), which are removed.
  */
 export const CLAIM = new LuaScript('claim', `${NOW_MS}
-local owner = redis.call('GET', KEYS[1])
-if owner and owner ~= ARGV[1] then return false end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+for i = 1, #KEYS, 2 do
+  local owner = redis.call('GET', KEYS[i])
+  if owner and owner ~= ARGV[1] then return false end
+end
 local now = now_ms()
 local kept = {}
-for _, entry in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-  local bar = string.find(entry, '|', 1, true)
-  if tonumber(string.sub(entry, 1, bar - 1)) > now then kept[#kept + 1] = string.sub(entry, bar + 1) end
+for i = 1, #KEYS, 2 do
+  redis.call('SET', KEYS[i], ARGV[1], 'PX', tonumber(ARGV[2]))
+  for _, entry in ipairs(redis.call('LRANGE', KEYS[i + 1], 0, -1)) do
+    local bar = string.find(entry, '|', 1, true)
+    if tonumber(string.sub(entry, 1, bar - 1)) > now then kept[#kept + 1] = string.sub(entry, bar + 1) end
+  end
+  redis.call('DEL', KEYS[i + 1])
 end
-redis.call('DEL', KEYS[2])
 return kept
 `);
 

@@ -184,11 +184,15 @@ export class RedisCoordination implements Coordination {
     return { kind: 'taken', announced: JSON.parse(call!) as AnnouncedCall, place };
   }
 
-  async claim(key: string): Promise<unknown[] | undefined> {
-    const kept = (await this.run(CLAIM, [this.keys.owner(key), this.keys.kept(key)], [this.instanceId, this.leaseMs])) as string[] | null;
+  async claim(key: string, ...more: string[]): Promise<unknown[] | undefined> {
+    const keys = [key, ...more];
+    const redisKeys = keys.flatMap((k) => [this.keys.owner(k), this.keys.kept(k)]);
+    const kept = (await this.run(CLAIM, redisKeys, [this.instanceId, this.leaseMs])) as string[] | null;
     if (kept === null) return undefined;
-    this.leases.holdClaim(key);
-    if (this.state !== 'started') this.leases.releaseClaim(key);
+    for (const k of keys) {
+      this.leases.holdClaim(k);
+      if (this.state !== 'started') this.leases.releaseClaim(k);
+    }
     return kept.flatMap((text) => parseJson(text, this.logger));
   }
 

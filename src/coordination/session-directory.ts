@@ -59,18 +59,19 @@ export class SessionDirectory {
   }
 
   /**
-   * Claims a key deployment-wide, once (a second claim of a key held here is refused too); resolves
-   * with what was kept for it, or undefined when it is taken.
+   * Claims keys deployment-wide, all or none, once (a second claim of a key held here is refused
+   * too); resolves with what was kept for them, or undefined when one is taken.
    */
-  async claim(key: string): Promise<unknown[] | undefined> {
-    if (this.claimed.has(key)) return undefined;
-    this.claimed.add(key);
+  async claim(key: string, ...more: string[]): Promise<unknown[] | undefined> {
+    const keys = [key, ...more];
+    if (keys.some((k) => this.claimed.has(k)) || new Set(keys).size !== keys.length) return undefined;
+    for (const k of keys) this.claimed.add(k);
     try {
-      const kept = await this.coordination.claim(key);
-      if (!kept) this.claimed.delete(key);
+      const kept = await this.coordination.claim(key, ...more);
+      if (!kept) for (const k of keys) this.claimed.delete(k);
       return kept;
     } catch (error) {
-      this.claimed.delete(key);
+      for (const k of keys) this.claimed.delete(k);
       throw error;
     }
   }

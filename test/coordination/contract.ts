@@ -239,6 +239,19 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
         expect(await a!.claim('session-a')).to.equal(undefined);
       });
 
+      it('claims several keys in one step, all or none, with what was kept for each', async () => {
+        const [a, b] = await instances(2);
+        expect(await a!.claim('call:CA1')).to.deep.equal([]);
+        expect(await b!.ask('session-m', msg('candidate', { n: 1 }), { keep: true })).to.deep.equal({ kind: 'kept' });
+        // One of the keys is held elsewhere: none is taken, and what was kept stays kept.
+        expect(await b!.claim('session-m', 'call:CA1')).to.equal(undefined);
+        expect(await b!.ask('session-m', msg('ping'))).to.deep.equal({ kind: 'absent' });
+        a!.unclaim('call:CA1');
+        expect(await eventually(() => b!.claim('session-m', 'call:CA1'), 100, 'both keys free')).to.deep.equal([msg('candidate', { n: 1 })]);
+        expect(await a!.claim('call:CA1')).to.equal(undefined);
+        expect(await a!.claim('session-m')).to.equal(undefined);
+      });
+
       it('keeps messages for a key nobody holds and delivers them, in order, to its next holder', async () => {
         const [a, b, c] = await instances(3);
         expect(await a!.ask('session-k', msg('candidate', { n: 1 }), { keep: true })).to.deep.equal({ kind: 'kept' });
