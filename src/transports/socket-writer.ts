@@ -50,6 +50,13 @@ export class SocketWriter {
       this.drop();
       return false;
     }
+    // A message to a socket with nothing waiting goes straight to the kernel: only messages that
+    // queue behind others are counted (and need a completion callback), which is where a peer that
+    // does not read piles them up.
+    if (this.ws.bufferedAmount === 0 && this.pending === 0) {
+      this.ws.send(text);
+      return true;
+    }
     this.pending++;
     this.ws.send(text, this.written);
     return true;
