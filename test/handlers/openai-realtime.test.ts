@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { FALLBACK_TONE_HZ, openaiRealtime, type OpenAIRealtimeOptions, type RealtimeOutput } from '../../handlers/index.js';
+import { demoHandler, FALLBACK_TONE_HZ, openaiRealtime, type OpenAIRealtimeOptions, type RealtimeOutput } from '../../handlers/index.js';
 import { mulawDecode, mulawEncode } from '../../src/audio/mulaw.js';
+import { isCallstreamError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
+import type { AudioHandler } from '../../src/session/handler.js';
 import type { StreamOptions } from '../../src/options.js';
 import type { Session } from '../../src/session/session.js';
 import type { StopInfo } from '../../src/session/types.js';
@@ -393,6 +395,38 @@ describe('openaiRealtime: a speech-to-speech model behind every transport', func
       } finally {
         phoneLike.close();
       }
+    });
+  });
+
+  describe('the demo (CALLSTREAM_HANDLER=openai-realtime)', () => {
+    const names = ['OPENAI_API_KEY', 'OPENAI_REALTIME_MODEL', 'OPENAI_REALTIME_INSTRUCTIONS', 'OPENAI_REALTIME_VOICE', 'OPENAI_REALTIME_URL'];
+    const saved: Record<string, string | undefined> = {};
+    beforeEach(() => names.forEach((name) => ((saved[name] = process.env[name]), delete process.env[name])));
+    afterEach(() => names.forEach((name) => (saved[name] === undefined ? delete process.env[name] : (process.env[name] = saved[name]))));
+
+    it('refuses to start without OPENAI_API_KEY, saying what to set', () => {
+      let error: unknown;
+      try {
+        demoHandler('openai-realtime');
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(isCallstreamError(error, 'CONFIG_ERROR')).to.equal(true);
+      expect((error as Error).message).to.contain('OPENAI_API_KEY');
+    });
+
+    it('reads the key, model, instructions, voice and URL from the environment', async () => {
+      fake = await FakeRealtimeServer.start({ apiKey: KEY });
+      Object.assign(process.env, { OPENAI_API_KEY: KEY, OPENAI_REALTIME_MODEL: 'gpt-realtime-mini', OPENAI_REALTIME_INSTRUCTIONS: 'Speak French.', OPENAI_REALTIME_VOICE: 'cedar', OPENAI_REALTIME_URL: fake.url });
+      server = await startTestServer(demoHandler('openai-realtime').handler as AudioHandler);
+      const call = await dialTestServer(server);
+      const model = await fake.connection();
+      expect(model.url.searchParams.get('model')).to.equal('gpt-realtime-mini');
+      await model.waitFor(() => model.sent('session.update').length === 1, 3000, 'session.update');
+      const session = model.sent('session.update')[0]!.session as Record<string, any>;
+      expect(session.instructions).to.equal('Speak French.');
+      expect(session.audio.output.voice).to.equal('cedar');
+      call.close();
     });
   });
 });
