@@ -293,6 +293,10 @@ describe('transports/realtime: OpenAI\'s Realtime protocol, served', function ()
     await binary.opened;
     binary.ws.send(Buffer.from([1, 2, 3]));
     expect((await binary.closed).code).to.equal(1003);
+    const huge = raw();
+    await huge.opened;
+    huge.send({ type: 'input_audio_buffer.append', audio: 'A'.repeat(70_000) });
+    expect((await huge.closed).code).to.equal(1009);
     client.close();
   });
 
