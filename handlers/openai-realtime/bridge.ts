@@ -13,6 +13,8 @@ import { type HeardItem, HeardAudio } from './heard-audio.js';
 import { ModelSocket } from './model-socket.js';
 import { type OpenAIRealtimeOptions, DEFAULT_TRANSCRIPTION_MODEL, realtimeUrl, type ToolCallHook } from './options.js';
 import { type ClientEvent, functionOutput, gaName, type ModelAudio, object, type RealtimeTool, type ServerEvent, sessionUpdate, text, userText } from './protocol.js';
+import { Responses } from './responses.js';
+import { runToolCall } from './tool-call.js';
 
 const PHONE: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
 const PCM24: AudioFormat = { encoding: 'pcm16', sampleRate: 24000 };
@@ -49,20 +51,12 @@ export class OpenAIRealtimeBridge implements StreamHandler {
   private readonly heard = new HeardAudio();
   /** The session reported all the model's audio played (or nothing was ever queued). */
   private idle = true;
-  /** The response in flight (between response.created and response.done). */
-  private responseId: string | undefined;
-  /** Assistant items of the response in flight. */
-  private readonly responseItems = new Set<string>();
-  /** A response.create was sent and its response.created has not come yet. */
-  private requested = false;
-  /** A response is wanted once the one in flight is done (a tool output, a key pressed meanwhile). */
-  private wantResponse = false;
-  /** Items and responses whose further audio is dropped (the caller cut them). */
-  private readonly dropped = new Set<string>();
+  private readonly responses = new Responses();
   /** What was heard of cut items, for their transcripts. */
   private readonly cutItems = new Map<string, HeardItem>();
   private readonly toolNames = new Map<string, string>();
   private carry: number | undefined;
+  private interrupting = false;
   private eventSeq = 0;
   private failed = false;
   private ended = false;
@@ -106,7 +100,7 @@ export class OpenAIRealtimeBridge implements StreamHandler {
     );
     if (options.greeting) this.requestResponse({ instructions: options.greeting });
     ctx.on('played', (event: PlayedEvent) => {
-      if (!event.idle) return;
+      if (!event.idle || this.interrupting) return;
       this.idle = true;
       this.heard.allPlayed();
     });
@@ -147,13 +141,12 @@ export class OpenAIRealtimeBridge implements StreamHandler {
       case 'input_audio_buffer.speech_started':
         return this.bargeIn();
       case 'response.created':
-        this.responseId = text(object(event, 'response'), 'id');
-        this.requested = false;
+        this.responses.created(text(object(event, 'response'), 'id'));
         return;
       case 'response.output_item.added':
         return this.onItemAdded(object(event, 'item'));
       case 'response.function_call_arguments.done':
-        void this.callTool(event);
+        this.callTool(event).catch((error: unknown) => this.fail(`a function call could not be answered: ${(error as Error).message}`, {}));
         return;
       case 'response.output_audio_transcript.done':
         return this.transcript('assistant', event);
@@ -175,7 +168,7 @@ export class OpenAIRealtimeBridge implements StreamHandler {
   private onAudio(event: ServerEvent): void {
     const itemId = text(event, 'item_id') ?? '';
     const responseId = text(event, 'response_id');
-    if (this.dropped.has(itemId) || (responseId !== undefined && this.dropped.has(responseId))) return;
+    if (this.responses.dropped(itemId, responseId)) return;
     const delta = text(event, 'delta');
     if (!delta) return;
     const bytes = Buffer.from(delta, 'base64');
@@ -209,20 +202,23 @@ export class OpenAIRealtimeBridge implements StreamHandler {
   private bargeIn(): void {
     const ctx = this.ctx!;
     const playing = !this.idle;
+    // interrupt() reports idle playback as it returns: that news is the cut's to apply, not allPlayed()'s.
+    this.interrupting = true;
     const report = playing ? ctx.interrupt() : undefined;
+    this.interrupting = false;
     this.idle = true;
     this.carry = undefined;
-    const cuts = playing || this.responseId ? this.heard.cut(report?.unplayedMs ?? 0, (id) => this.responseItems.has(id)) : [];
+    const responseId = this.responses.current;
+    const cuts = playing || responseId ? this.heard.cut(report?.unplayedMs ?? 0, (id) => this.responses.producing(id)) : [];
     for (const cut of cuts) {
       this.send({ type: 'conversation.item.truncate', event_id: this.eventId('truncate'), item_id: cut.itemId, content_index: 0, audio_end_ms: Math.floor(cut.heardMs) });
-      this.dropped.add(cut.itemId);
+      this.responses.drop(cut.itemId);
       this.remember(cut);
       ctx.send(new AdditionalOutputs({ type: 'interrupted', ...cut } satisfies RealtimeOutput));
     }
-    const responseId = this.responseId;
     if (responseId) {
       this.send({ type: 'response.cancel', event_id: this.eventId('cancel'), response_id: responseId });
-      this.dropped.add(responseId);
+      this.responses.drop(responseId);
     }
     if (playing || responseId) ctx.log.info({ heard: report, cuts, cancelled: responseId }, 'barge-in: the caller talked over the model');
   }
@@ -233,26 +229,17 @@ export class OpenAIRealtimeBridge implements StreamHandler {
       const callId = text(item, 'call_id');
       const name = text(item, 'name');
       if (callId && name) this.toolNames.set(callId, name);
-    } else if (id && item?.type === 'message') this.responseItems.add(id);
+    } else if (id && item?.type === 'message') this.responses.itemAdded(id);
   }
 
   private onResponseDone(response: Record<string, unknown> | undefined): void {
-    const id = text(response, 'id');
-    if (id === undefined || id === this.responseId) {
-      this.responseId = undefined;
-      this.responseItems.clear();
-      this.dropped.clear();
-    }
-    this.requested = false;
+    const askNow = this.responses.done(text(response, 'id'));
     if (text(response, 'status') === 'failed') {
       const error = object(object(response, 'status_details'), 'error');
       const code = text(error, 'code') ?? text(error, 'type') ?? 'unknown';
       return this.fail(`a response failed (${code}): ${text(error, 'message') ?? 'no message'}`, { code, type: text(error, 'type') });
     }
-    if (this.wantResponse) {
-      this.wantResponse = false;
-      this.requestResponse();
-    }
+    if (askNow) this.requestResponse();
   }
 
   private onError(error: Record<string, unknown> | undefined): void {
@@ -261,10 +248,7 @@ export class OpenAIRealtimeBridge implements StreamHandler {
     const about = text(error, 'event_id');
     if ((about !== undefined && about.startsWith(OWN_EVENT)) || (code !== undefined && CROSSED.has(code))) {
       this.ctx!.log.warn({ code, message, about }, 'the model refused an event of the bridge; going on');
-      if (code === 'conversation_already_has_active_response') {
-        this.requested = false;
-        this.wantResponse = true;
-      }
+      if (code === 'conversation_already_has_active_response') this.responses.refused();
       return;
     }
     this.fail(`the model reported an error (${code ?? text(error, 'type') ?? 'unknown'}): ${message}`, { code, type: text(error, 'type'), about });
@@ -288,19 +272,7 @@ export class OpenAIRealtimeBridge implements StreamHandler {
       return;
     }
     this.toolNames.delete(callId);
-    let args: unknown;
-    let output: string;
-    try {
-      const raw = text(event, 'arguments');
-      args = raw ? JSON.parse(raw) : {};
-      const hook = this.options.onToolCall as ToolCallHook | undefined;
-      if (!hook) throw new Error(`no onToolCall hook: ${name} cannot be called`);
-      const result = await hook(name, args, ctx);
-      output = typeof result === 'string' ? result : JSON.stringify(result ?? null);
-    } catch (error) {
-      ctx.log.warn({ err: error, tool: name }, 'a function call failed; the model is told');
-      output = JSON.stringify({ error: (error as Error)?.message ?? String(error) });
-    }
+    const { args, output } = await runToolCall(this.options.onToolCall as ToolCallHook | undefined, name, text(event, 'arguments'), ctx);
     if (this.failed || this.ended) return;
     ctx.send(new AdditionalOutputs({ type: 'tool_call', name, callId, args, output } satisfies RealtimeOutput));
     this.send(functionOutput(callId, output));
@@ -309,11 +281,7 @@ export class OpenAIRealtimeBridge implements StreamHandler {
 
   /** Asks for a response now, or once the one in flight is done. */
   private requestResponse(response?: Record<string, unknown>): void {
-    if (this.responseId || this.requested) {
-      this.wantResponse = true;
-      return;
-    }
-    this.requested = true;
+    if (!this.responses.ask()) return;
     this.send({ type: 'response.create', event_id: this.eventId('response'), ...(response ? { response } : {}) });
   }
 
