@@ -142,17 +142,21 @@ describe('openaiRealtime: a speech-to-speech model behind every transport', func
       await call.waitFor(() => call.media.length > 0, 3000, 'the first audio');
       const firstAt = call.media[0]!.at;
       await waitUntil(() => performance.now() - firstAt >= 1100, 3000, '1.1 s of playback');
+      const speechAt = performance.now();
       model.speechStarted();
       // Audio the model had already produced keeps coming for a moment: it must not be played.
       model.speakMore(responseId, itemId, mulawEncode(tone(500, 8000, 440)));
       await model.waitFor(() => model.sent('conversation.item.truncate').length === 1 && model.sent('response.cancel').length === 1, 3000, 'truncate and cancel');
       await call.waitFor(() => clearAt > 0, 3000, 'clear');
       const truncate = model.sent('conversation.item.truncate')[0]!;
-      const heard = heardByCaller(call, clearAt);
       expect(truncate.item_id).to.equal(itemId);
       expect(truncate.content_index).to.equal(0);
-      expect(heard).to.be.within(900, 1400);
-      expect(Math.abs((truncate.audio_end_ms as number) - heard), `truncated at ${truncate.audio_end_ms as number} ms, the caller heard ${heard} ms`).to.be.at.most(20);
+      // The bridge cut the audio somewhere between the model's speech_started and the clear reaching the
+      // caller (a millisecond apart on an idle machine; more when this process is starved).
+      const [earliest, latest] = [heardByCaller(call, speechAt), heardByCaller(call, clearAt)];
+      expect(earliest).to.be.within(900, 1400);
+      const end = truncate.audio_end_ms as number;
+      expect(end, `the caller heard ${earliest.toFixed(1)}-${latest.toFixed(1)} ms`).to.be.within(earliest - 20, latest + 20);
       expect(model.sent('response.cancel')[0]!.response_id).to.equal(responseId);
       await sleep(300);
       expect(call.media.filter((m) => m.at > clearAt), 'audio after the clear').to.deep.equal([]);
