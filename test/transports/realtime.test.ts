@@ -300,6 +300,22 @@ describe('transports/realtime: OpenAI\'s Realtime protocol, served', function ()
     client.close();
   });
 
+  it('gives its place back when the client leaves before its session opens', async () => {
+    await serve(new EchoHandler(), { concurrencyLimit: 1 });
+    for (let i = 0; i < 3; i++) {
+      const early = raw();
+      await early.opened;
+      await early.until(() => early.events.some((e) => e.type === 'session.created'), 'session.created');
+      early.close();
+      await early.closed;
+    }
+    const last = raw();
+    await last.opened;
+    last.send({ type: 'input_audio_buffer.append', audio: bytesOf(tone(100, 24000, 440)).toString('base64') });
+    await last.until(() => last.events.some((e) => e.type === 'callstream.session.opened'), 'a session under the limit');
+    expect(sessions).to.have.length(1);
+  });
+
   it('is a session like the others: the concurrency limit (an error event, then 1013), authorize with the client\'s key, recording', async () => {
     const recordings = path.join(dir, 'recordings');
     await serve(new EchoHandler(), { concurrencyLimit: 1, authorize: (ctx) => ctx.get('authorization') === `Bearer ${KEY}`, record: { directory: recordings } });
