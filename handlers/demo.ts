@@ -1,5 +1,6 @@
 import { type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
+import { openaiRealtime, realtimeOptionsFromEnv } from './openai-realtime/index.js';
 import { replyEcho } from './reply-echo.js';
 import { flip, invert } from './video.js';
 
@@ -17,6 +18,11 @@ export const DEMO_HANDLERS = {
   'reply-echo': () => ({ handler: replyEcho(), options: { uiArgs: { title: 'Say something, then pause', subtitle: 'ReplyOnPause plays back what you said.' } } }),
   echo: () => ({ handler: new EchoHandler(), options: { uiArgs: { title: 'Echo', subtitle: 'You hear yourself, with no transcoding.' } } }),
   'echo-pcm16': () => ({ handler: new PcmEchoHandler(16000), options: {} }),
+  // OPENAI_API_KEY (required), OPENAI_REALTIME_MODEL, OPENAI_REALTIME_INSTRUCTIONS, OPENAI_REALTIME_VOICE, OPENAI_REALTIME_URL.
+  'openai-realtime': () => ({
+    handler: openaiRealtime(realtimeOptionsFromEnv()),
+    options: { uiArgs: { title: 'Talk to a speech-to-speech model', subtitle: 'OpenAI Realtime: talk over it to cut it off.' } },
+  }),
   invert: () => ({ handler: invert, options: { modality: 'video', uiArgs: { title: 'Invert', subtitle: 'Your camera, as a negative.' } } }),
   flip: () => ({ handler: flip, options: { modality: 'video', uiArgs: { title: 'Flip', subtitle: 'Your camera, upside down.' } } }),
 } satisfies Record<string, () => DemoHandler>;

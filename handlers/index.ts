@@ -1,9 +1,10 @@
 /**
- * Reusable handlers, part of callstream's public API: echo, ReplyOnPause with its pause detectors, the demo handlers, video filters.
+ * Reusable handlers, part of callstream's public API: echo, ReplyOnPause with its pause detectors, the OpenAI Realtime bridge, the demo handlers, video filters.
  * @module callstream/handlers
  */
 export { EchoHandler, PcmEchoHandler } from './echo.js';
 export * from './reply-on-pause/index.js';
 export { replyEcho } from './reply-echo.js';
+export * from './openai-realtime/index.js';
 export { createDemoStream, DEFAULT_DEMO_HANDLER, type DemoHandler, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
 export { flip, invert } from './video.js';

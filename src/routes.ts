@@ -17,6 +17,7 @@ import { incomingCallRoute } from './transports/telephone/incoming.js';
 import { mediaStreamRoute } from './transports/telephone/media-route.js';
 import { statusCallbackRoute } from './transports/telephone/status-route.js';
 import { twilioSignature } from './transports/telephone/twilio-signature.js';
+import { realtimeRoute } from './transports/realtime/route.js';
 import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.js';
 import { webSocketRoute } from './transports/websocket/route.js';
 import { pageAssets } from './ui/page.js';
@@ -62,6 +63,7 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   router.post('/webrtc/offer', ...browser, offerLimit, stream.webrtc.route());
   router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(options.rtcConfiguration));
   router.get('/websocket/offer', guard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
+  router.get('/v1/realtime', guard, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
   router.post('/input_hook', ...browser, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
   router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination));
   if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);

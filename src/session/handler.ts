@@ -9,9 +9,11 @@ import type { CallFacts, CallStatusEvent, ClientMessage, InterruptReport, Played
  * The audio format a handler asks for.
  * - `'native'`: whatever the transport carries (μ-law 8 kHz on a phone call), with no transcoding;
  * - `{ encoding: 'mulaw', sampleRate: 8000 }`: a phone call's bytes untouched, other transports converted;
- * - `{ encoding: 'pcm16', sampleRate }`: 16-bit PCM at that rate, resampled as needed.
+ * - `{ encoding: 'pcm16', sampleRate }`: 16-bit PCM at that rate, resampled as needed;
+ * - a function of the transport's format, for a choice per connection: e.g. μ-law untouched where the
+ *   wire carries μ-law 8 kHz, 24 kHz PCM elsewhere (what a speech-to-speech bridge wants).
  */
-export type FormatRequest = 'native' | AudioFormat;
+export type FormatRequest = 'native' | AudioFormat | ((transport: AudioFormat) => AudioFormat);
 
 /** FastRTC's rates, kept as defaults: handlers hear 48 kHz PCM unless they ask otherwise. */
 export const DEFAULT_INPUT_FORMAT: AudioFormat = { encoding: 'pcm16', sampleRate: 48000 };
@@ -161,8 +163,7 @@ export function instantiateHandler(handler: AudioHandler): AudioHandler {
 
 /** Resolves a handler's format request against what the transport carries. */
 export function resolveInputFormat(handler: AudioHandler, transport: AudioFormat): AudioFormat {
-  const request = handler.inputFormat ?? DEFAULT_INPUT_FORMAT;
-  return request === 'native' ? transport : request;
+  return resolveRequest(handler.inputFormat ?? DEFAULT_INPUT_FORMAT, transport);
 }
 
 /**
@@ -171,6 +172,10 @@ export function resolveInputFormat(handler: AudioHandler, transport: AudioFormat
  * declares neither gets FastRTC's defaults (48 kHz in, 24 kHz out).
  */
 export function resolveOutputFormat(handler: AudioHandler, transport: AudioFormat): AudioFormat {
-  const request = handler.outputFormat ?? handler.inputFormat ?? DEFAULT_OUTPUT_FORMAT;
-  return request === 'native' ? transport : request;
+  return resolveRequest(handler.outputFormat ?? handler.inputFormat ?? DEFAULT_OUTPUT_FORMAT, transport);
+}
+
+function resolveRequest(request: FormatRequest, transport: AudioFormat): AudioFormat {
+  if (request === 'native') return transport;
+  return typeof request === 'function' ? request(transport) : request;
 }
