@@ -34,6 +34,7 @@ const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
 const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { startTime: number; nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
+const layers = new Map<string, number>();
 let total = 0;
 let at = profile.startTime;
 profile.samples.forEach((id, i) => {
@@ -43,6 +44,8 @@ profile.samples.forEach((id, i) => {
   const key = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`;
   const dt = profile.timeDeltas[i] ?? 0;
   self.set(key, (self.get(key) ?? 0) + dt);
+  const layer = layerOf(node.callFrame.url, node.callFrame.functionName);
+  layers.set(layer, (layers.get(layer) ?? 0) + dt);
   total += dt;
 });
 console.log(`load: ${JSON.stringify(result)}; profile ${path.join(dir, file)}`);
@@ -51,3 +54,18 @@ const helpers = [...self].filter(([key]) => key.startsWith('__name ')).reduce((s
 console.log(`media phase: ${(total / 1e6).toFixed(1)} s sampled, ${((busy / total) * 100).toFixed(1)} % busy (tsx's __name helper: ${((helpers / busy) * 100).toFixed(1)} % of busy); shares below are of all samples`);
 console.log(`busy CPU per echoed frame: ${(busy / result.received).toFixed(1)} µs; per function (µs per frame):`);
 for (const [key, time] of [...self].sort((a, b) => b[1] - a[1]).slice(1, 40)) console.log(`${(time / result.received).toFixed(2).padStart(6)}  ${key}`);
+
+console.log('by layer (µs per frame):');
+for (const [layer, time] of [...layers].filter(([l]) => l !== '(idle)').sort((a, b) => b[1] - a[1])) {
+  console.log(`${(time / result.received).toFixed(2).padStart(6)}  ${layer}`);
+}
+
+/** Where a function lives: callstream's own layers, ws, Node's internals, the kernel calls, GC. */
+function layerOf(url: string, functionName: string): string {
+  const own = /\/(?:dist\/)?(src\/[a-z-]+|handlers)\//.exec(url);
+  if (own) return `callstream ${own[1]}`;
+  if (url.includes('/ws/lib/')) return 'ws';
+  if (url.startsWith('node:')) return `node ${url.slice(5).split('/').slice(0, 2).join('/')}`;
+  if (url.includes('bench/procs')) return 'bench server';
+  return url ? 'other' : functionName;
+}

@@ -60,6 +60,16 @@ export class FrameChunker<T extends Int16Array | Uint8Array> {
     return frames;
   }
 
+  /** As `push`, appending the completed frames to `out` (no array of its own: the hot path). */
+  pushInto(chunk: T, out: T[]): void {
+    const size = this.frameSize;
+    if (this.held === 0 && chunk.length === size) {
+      out.push(chunk.slice() as T);
+      return;
+    }
+    for (const frame of this.push(chunk)) out.push(frame);
+  }
+
   /** Number of samples held back, waiting for a full frame. */
   pending(): number {
     return this.held;

@@ -38,6 +38,11 @@ export interface PlaybackOptions {
   maxQueuedMs?: number;
   /** Lateness (ms) after which the pacing clock is re-anchored instead of bursting to catch up. */
   maxCatchUpMs?: number;
+  /**
+   * Called with what went out and when the far end plays it (clock ms): the hot-path counterpart of
+   * the `sent` event (one call per send, no event dispatch), for metrics and recordings.
+   */
+  onSent?(frame: AudioFrame, playAt: number, frames: number): void;
 }
 
 export interface PlaybackEvents {
@@ -136,7 +141,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
       return;
     }
     if (this.queue.length === this.queueHead && this.chunker.pending() === 0) this.filledAt = this.options.clock.now();
-    for (const whole of this.chunker.push(data)) this.queue.push(whole);
+    this.chunker.pushInto(data, this.queue);
     if (this.chunker.pending() > 0 && this.partialSince === undefined) this.partialSince = this.options.clock.now();
     if (this.chunker.pending() === 0) this.partialSince = undefined;
     this.tick();
@@ -288,6 +293,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
     // The tail of an utterance gets its mark once no more audio has come for two frames: a stream
     // fed frame by frame (an echo) would otherwise send a mark after every frame.
     if (this.sink.sendMark && !markDue) this.tailMarkAt = this.options.clock.now() + 2 * this.frameMs;
+    this.options.onSent?.(frame, playAt, count);
     if (this.listenerCount('sent') > 0) this.emit('sent', frame, playAt, count);
   }
 

@@ -142,6 +142,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private inputValues: InputValues;
   private inputWaiters: ((values: InputValues) => void)[] = [];
   private readonly cleanups: ((info: StopInfo) => void)[] = [];
+  /** Listeners of the per-frame events, counted as they come and go: no lookup per frame. */
+  private readonly listening = { inbound: 0, audio: 0, outbound: 0 };
 
   constructor(private readonly init: SessionInit) {
     super();
@@ -152,6 +154,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.log = init.logger.child({ sessionId: this.id, transport: this.transport });
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.on('error', () => {}); // errors are logged where raised; listeners are optional
+    const count = (event: string | symbol, by: number) => {
+      if (event === 'inbound' || event === 'audio' || event === 'outbound') this.listening[event] += by;
+    };
+    const untyped = this as EventEmitter;
+    untyped.on('newListener', (event: string | symbol) => count(event, 1));
+    untyped.on('removeListener', (event: string | symbol) => count(event, -1));
     this.inputValues = { ...init.inputs };
 
     const handler = instantiateHandler(init.handler);
@@ -159,19 +167,19 @@ export class Session extends EventEmitter<SessionEvents> {
     this.inbound = createConverter(init.link.format, this.inputFormat);
     const outputFormat = init.link.outputFormat ?? init.link.format;
     this.outbound = new ToFormat(outputFormat);
+    const observer = init.observer;
     this.playback = new Playback(init.link, {
       format: outputFormat,
       clock: init.clock,
       leadMs: init.leadMs,
       markEveryMs: init.markEveryMs,
       maxQueuedMs: init.maxQueuedMs,
+      onSent: (frame, playAt, frames) => {
+        observer?.framesOut(frames);
+        if (this.listening.outbound > 0) this.emit('outbound', frame, playAt);
+      },
     });
     this.playback.on('played', (event) => this.emit('played', event));
-    const observer = init.observer;
-    this.playback.on('sent', (frame, playAt, frames) => {
-      observer?.framesOut(frames);
-      if (this.listenerCount('outbound') > 0) this.emit('outbound', frame, playAt);
-    });
     this.playback.on('overflow', (ms) => this.log.warn({ droppedMs: ms, totalDroppedMs: this.playback.droppedMs }, 'outbound queue full: audio dropped'));
     this.context = this.createContext();
     this.runner = new HandlerRunner(handler, this.context, {
@@ -275,11 +283,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.state !== 'live') return;
     this.framesIn++;
     this.init.observer?.frameIn();
-    if (this.listenerCount('inbound') > 0) this.emit('inbound', frame);
+    if (this.listening.inbound > 0) this.emit('inbound', frame);
     if (this.init.mode === 'receive') return;
     const converted = this.inbound.convert(frame);
     this.runner.deliver(converted);
-    if (this.listenerCount('audio') > 0) this.emit('audio', converted);
+    if (this.listening.audio > 0) this.emit('audio', converted);
   }
 
   receiveDtmf(digit: string): void {
