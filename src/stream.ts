@@ -18,6 +18,7 @@ import { type OutputEvent, OutputFeeds } from './outputs/output-feeds.js';
 import { SessionRecorder } from './recording/recorder.js';
 import { mountRoutes } from './routes.js';
 import type { AudioHandler, VideoFunction } from './session/handler.js';
+import { PacingClock } from './session/pacing-clock.js';
 import { type CallControl, Session } from './session/session.js';
 import type { TransportKind } from './session/types.js';
 import type { SessionOpening, TransportRuntime } from './transports/runtime.js';
@@ -82,6 +83,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   readonly outputs: OutputFeeds;
   /** @internal */
   readonly calls: PhoneCalls;
+  private readonly pacing: PacingClock;
   private shuttingDown = false;
   private page: Middleware | undefined;
   private mountPrefix = '';
@@ -111,6 +113,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     }
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
+    this.pacing = new PacingClock(this.clock);
     this.clientFaults = new ClientFaults(this.clock);
     this.coordination = createCoordination(this.options.cluster, this.logger, this.clock);
     this.directory = new SessionDirectory(this.coordination, this.logger);
@@ -280,6 +283,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       connectTimeoutMs: connectDeadline(options, opening.link.kind),
       timeLimitMs: options.timeLimitMs,
       leadMs: opening.leadMs,
+      // Far ends that hold a long lead are paced on one shared clock (timers batched per 5 ms slot).
+      pacingClock: opening.leadMs >= 100 ? this.pacing : undefined,
       markEveryMs: opening.markEveryMs ?? 200,
       maxQueuedMs: options.maxQueuedMs,
       inboundBacklog: options.inboundBacklog,

@@ -72,6 +72,8 @@ export interface SessionInit {
   connectTimeoutMs?: number;
   timeLimitMs?: number;
   leadMs: number;
+  /** The clock outbound audio is paced on (default `clock`): a shared PacingClock batches sessions' timers. */
+  pacingClock?: Clock;
   markEveryMs: number;
   maxQueuedMs: number;
   /** Starting values of the additional inputs. */
@@ -170,7 +172,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const observer = init.observer;
     this.playback = new Playback(init.link, {
       format: outputFormat,
-      clock: init.clock,
+      clock: init.pacingClock ?? init.clock,
       leadMs: init.leadMs,
       markEveryMs: init.markEveryMs,
       maxQueuedMs: init.maxQueuedMs,
