@@ -61,6 +61,14 @@ export abstract class JsonSocketConnection {
    */
   protected abstract onMessage(message: Record<string, unknown>): void | Promise<void>;
 
+  /**
+   * The hot path's chance to handle a message without the JSON parser (Twilio's media messages):
+   * true when it did. Anything it does not recognise exactly goes to `onMessage`, which keeps every check.
+   */
+  protected fastMessage(_text: string): boolean {
+    return false;
+  }
+
   /** True once the socket is closed or being closed: what was admitted meanwhile must be given back. */
   protected get isClosed(): boolean {
     return this.closed;
@@ -97,7 +105,9 @@ export abstract class JsonSocketConnection {
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     if (isBinary) return this.refuse(CloseCode.unsupportedData, `Binary frames are not part of ${this.options.protocol}: send JSON text.`);
-    const message = parseJsonObject(data.toString('utf8'));
+    const text = data.toString('utf8');
+    if (!this.held && this.fastMessage(text)) return;
+    const message = parseJsonObject(text);
     if (!message) return this.refuse(CloseCode.invalidPayload, 'A message is not a JSON object.');
     if (this.held) {
       if (this.held.length >= MAX_HELD_MESSAGES) return this.refuse(CloseCode.policyViolation, 'Too many messages before the stream started.');

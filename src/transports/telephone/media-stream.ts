@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import { mulawFrame } from '../../audio/frame.js';
+import type { Session } from '../../session/session.js';
 import type { CallFacts } from '../../session/types.js';
 import type { TransportRuntime } from '../runtime.js';
 import { JsonSocketConnection } from '../json-socket.js';
@@ -8,6 +9,7 @@ import { CloseCode, decodeBase64Strict, isDtmfDigit } from '../wire.js';
 import type { AnnouncedCall, Place, TakenCall } from '../../coordination/coordination.js';
 import { isCallstreamError } from '../../errors.js';
 import { callKey } from './phone-calls.js';
+import { twilioMediaPayload } from './media-message.js';
 import { TelephoneLink } from './telephone-link.js';
 import { CALL_TOKEN_PARAMETER } from './twiml.js';
 
@@ -111,13 +113,27 @@ export class MediaStreamConnection extends JsonSocketConnection {
     session.start();
   }
 
+  protected override fastMessage(text: string): boolean {
+    const session = this.session;
+    if (!session) return false;
+    const media = twilioMediaPayload(text);
+    if (!media) return false;
+    this.receive(session, media.track, media.payload);
+    return true;
+  }
+
   private onMedia(message: Record<string, unknown>): void {
     const session = this.session;
     if (!session) return this.refuse(CloseCode.protocolError, 'media before start.');
     const media = message.media as Record<string, unknown> | undefined;
     const payload = media?.payload;
     if (typeof payload !== 'string') return this.refuse(CloseCode.protocolError, 'A media message lacks media.payload.');
-    if (media?.track !== undefined && media.track !== 'inbound') return;
+    this.receive(session, media?.track, payload);
+  }
+
+  /** The caller's audio (other tracks are not the caller's: ignored). */
+  private receive(session: Session, track: unknown, payload: string): void {
+    if (track !== undefined && track !== 'inbound') return;
     const bytes = decodeBase64Strict(payload);
     if (!bytes) return this.refuse(CloseCode.invalidPayload, 'media.payload is not valid base64.');
     if (bytes.length > 0) session.receiveAudio(mulawFrame(bytes));
