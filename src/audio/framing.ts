@@ -52,7 +52,8 @@ export class FrameChunker<T extends Int16Array | Uint8Array> {
       frames.push(this.buffer.slice() as T);
       this.held = 0;
     }
-    for (; at + size <= chunk.length; at += size) frames.push(chunk.slice(at, at + size) as T);
+    // A copy whatever the array's class (Buffer's slice would be a view): queued audio is ours.
+    for (; at + size <= chunk.length; at += size) frames.push(copyOf(chunk, at, at + size));
     if (at < chunk.length) {
       this.buffer.set(chunk.subarray(at), 0);
       this.held = chunk.length - at;
@@ -64,7 +65,7 @@ export class FrameChunker<T extends Int16Array | Uint8Array> {
   pushInto(chunk: T, out: T[]): void {
     const size = this.frameSize;
     if (this.held === 0 && chunk.length === size) {
-      out.push(chunk.slice() as T);
+      out.push(copyOf(chunk, 0, size));
       return;
     }
     for (const frame of this.push(chunk)) out.push(frame);
@@ -91,6 +92,10 @@ export class FrameChunker<T extends Int16Array | Uint8Array> {
   clear(): void {
     this.held = 0;
   }
+}
+
+function copyOf<T extends Int16Array | Uint8Array>(chunk: T, start: number, end: number): T {
+  return (chunk instanceof Int16Array ? Int16Array.prototype.slice.call(chunk, start, end) : Uint8Array.prototype.slice.call(chunk, start, end)) as T;
 }
 
 /** Encodes samples as 16-bit little-endian bytes, in a new Buffer. */

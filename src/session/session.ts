@@ -168,7 +168,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.inputFormat = resolveInputFormat(handler, init.link.format);
     this.inbound = createConverter(init.link.format, this.inputFormat);
     const outputFormat = init.link.outputFormat ?? init.link.format;
-    this.outbound = new ToFormat(outputFormat);
+    // The queue copies what it keeps, so converted output may live in the converters' own buffers.
+    this.outbound = new ToFormat(outputFormat, { reuse: true });
     const observer = init.observer;
     this.playback = new Playback(init.link, {
       format: outputFormat,
