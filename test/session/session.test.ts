@@ -1,0 +1,472 @@
+import { Writable } from 'node:stream';
+import { expect } from 'chai';
+import type { AudioFormat, AudioFrame } from '../../src/audio/frame.js';
+import { mulawEncode } from '../../src/audio/mulaw.js';
+import { ManualClock } from '../../src/clock.js';
+import { CallstreamError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
+import { AdditionalOutputs, CloseStream } from '../../src/session/emit.js';
+import type { AudioHandler, SessionContext, StreamHandler } from '../../src/session/handler.js';
+import { type CallControl, Session, type SessionInit, type TransportLink } from '../../src/session/session.js';
+import type { ClientMessage, EndReason, StopInfo } from '../../src/session/types.js';
+import { expectRejection } from '../support/assert.js';
+
+const MULAW_8K: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
+
+/** A transport that records everything the session gives it. */
+class FakeLink implements TransportLink {
+  readonly kind = 'websocket' as const;
+  readonly format = MULAW_8K;
+  readonly audio: { bytes: Uint8Array; startsRun: boolean }[] = [];
+  readonly messages: ClientMessage[] = [];
+  readonly closes: { reason: EndReason; message: string }[] = [];
+  clears = 0;
+  hasClient?: boolean;
+  control?: CallControl;
+
+  sendAudio(frame: AudioFrame, startsRun: boolean): void {
+    if (frame.encoding !== 'mulaw') throw new Error('the link carries μ-law');
+    this.audio.push({ bytes: frame.bytes.slice(), startsRun });
+  }
+  clear(): void {
+    this.clears++;
+  }
+  sendMessage(message: ClientMessage): void {
+    this.messages.push(message);
+  }
+  close(reason: EndReason, message: string): void {
+    this.closes.push({ reason, message });
+  }
+  sentBytes(): Buffer {
+    return Buffer.concat(this.audio.map((a) => a.bytes));
+  }
+}
+
+/** A handler that hears what the session delivers and does nothing else. */
+function listener(heard: AudioFrame[] = []): StreamHandler {
+  return { inputFormat: 'native', receive: (frame) => void heard.push(frame) };
+}
+
+/** μ-law bytes of `ms` milliseconds, each 20 ms frame filled with its own value from `first`. */
+function mulaw(ms: number, first = 1): AudioFrame {
+  const bytes = new Uint8Array(ms * 8);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = first + Math.floor(i / 160);
+  return { encoding: 'mulaw', sampleRate: 8000, bytes };
+}
+
+/** Lets the handler runner's promise steps run (startUp, receive, the emit loop). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function setup(handler: AudioHandler = listener(), init: Partial<SessionInit> = {}) {
+  const clock = new ManualClock(1000);
+  const link = new FakeLink();
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  let released = 0;
+  const session = new Session({
+    link,
+    handler,
+    facts: { customParameters: {} },
+    mode: 'send-receive',
+    clock,
+    logger: createLogger({ level: 'info', destination }),
+    place: { release: () => void released++ },
+    leadMs: 20,
+    markEveryMs: 200,
+    maxQueuedMs: 10_000,
+    inboundBacklog: 10,
+    aheadMs: 200,
+    ...init,
+  });
+  const stops: StopInfo[] = [];
+  session.on('stop', (info) => stops.push(info));
+  return { session, link, clock, lines, stops, released: () => released };
+}
+
+describe('Session on its own (a fake transport, a manual clock)', () => {
+  describe('lifecycle', () => {
+    it('goes new → live → closed, once each way', async () => {
+      const { session, link, clock, stops, released } = setup();
+      let starts = 0;
+      session.on('start', () => starts++);
+      expect([session.isLive, session.isClosed]).to.deep.equal([false, false]);
+      session.start();
+      session.start();
+      expect(starts).to.equal(1);
+      expect(session.startedAt).to.equal(1000);
+      expect([session.isLive, session.isClosed]).to.deep.equal([true, false]);
+      clock.advance(1500);
+      session.end('remote_stop', 'The caller hung up.');
+      expect([session.isLive, session.isClosed]).to.deep.equal([false, true]);
+      const info = { reason: 'remote_stop', message: 'The caller hung up.', durationMs: 1500 };
+      expect(stops).to.deep.equal([info]);
+      expect(await session.ended).to.deep.equal(info);
+      expect(link.closes).to.deep.equal([{ reason: 'remote_stop', message: 'The caller hung up.' }]);
+      expect(released()).to.equal(1);
+      // Only the time limit and a shutdown warn the client with end_stream.
+      expect(link.messages).to.deep.equal([]);
+      const abort = session.context.signal.reason as CallstreamError;
+      expect(session.context.signal.aborted).to.equal(true);
+      expect(abort.code).to.equal('SESSION_CLOSED');
+      expect(abort.message).to.equal('Session ended: The caller hung up.');
+      session.start();
+      expect(session.isClosed, 'a closed session does not start again').to.equal(true);
+      expect(starts).to.equal(1);
+    });
+
+    it('end() is idempotent: one stop, one close, one release, from any state', () => {
+      const { session, link, stops, released } = setup();
+      session.end('remote_closed');
+      session.end('hangup', 'again');
+      session.start();
+      session.end('server_shutdown');
+      expect(stops).to.deep.equal([{ reason: 'remote_closed', message: 'remote_closed', durationMs: 0 }]);
+      expect(link.closes).to.have.length(1);
+      expect(released()).to.equal(1);
+    });
+
+    it('tells the client why at the time limit and at a shutdown (end_stream)', () => {
+      const { session, link } = setup();
+      session.start();
+      session.end('server_shutdown', 'The server is going away.');
+      expect(link.messages).to.deep.equal([{ type: 'end_stream', data: 'The server is going away.' }]);
+    });
+
+    it('ends a session not started within its connect deadline (connect_timeout)', async () => {
+      const { session, link, clock, released } = setup(listener(), { connectTimeoutMs: 500 });
+      clock.advance(499);
+      expect(session.isClosed).to.equal(false);
+      clock.advance(1);
+      expect(session.isClosed).to.equal(true);
+      expect(await session.ended).to.deep.equal({ reason: 'connect_timeout', message: 'Not connected within 500 ms.', durationMs: 0 });
+      expect(link.closes).to.deep.equal([{ reason: 'connect_timeout', message: 'Not connected within 500 ms.' }]);
+      expect(released()).to.equal(1);
+    });
+
+    it('cancels the connect deadline once started', () => {
+      const { session, clock, stops } = setup(listener(), { connectTimeoutMs: 500 });
+      clock.advance(300);
+      session.start();
+      clock.advance(10_000);
+      expect(session.isLive).to.equal(true);
+      expect(stops).to.deep.equal([]);
+      session.end('remote_stop');
+      expect(clock.pending(), 'no timer left behind').to.equal(0);
+    });
+
+    it('ends at its time limit, counted from the start, and says so', async () => {
+      const { session, link, clock } = setup(listener(), { timeLimitMs: 1000 });
+      clock.advance(250); // time before the start does not count
+      session.start();
+      clock.advance(999);
+      expect(session.isLive).to.equal(true);
+      clock.advance(1);
+      const message = 'The session reached its time limit of 1 s.';
+      expect(await session.ended).to.deep.equal({ reason: 'time_limit', message, durationMs: 1000 });
+      expect(link.messages).to.deep.equal([{ type: 'end_stream', data: message }]);
+      expect(link.closes).to.deep.equal([{ reason: 'time_limit', message }]);
+    });
+
+    it('cancels the time limit when the session ends first', () => {
+      const { session, clock, stops } = setup(listener(), { timeLimitMs: 1000 });
+      session.start();
+      session.end('remote_stop');
+      clock.advance(5000);
+      expect(stops.map((s) => s.reason)).to.deep.equal(['remote_stop']);
+      expect(clock.pending()).to.equal(0);
+    });
+  });
+
+  describe('onEnd cleanups', () => {
+    it('run in the order registered, once, before stop; one that throws is logged and the rest still run', () => {
+      const { session, lines } = setup();
+      const order: string[] = [];
+      session.onEnd((info) => order.push(`first:${info.reason}`));
+      session.onEnd(() => {
+        order.push('second');
+        throw new Error('cleanup broke');
+      });
+      session.onEnd(() => order.push('third'));
+      session.on('stop', () => order.push('stop'));
+      session.start();
+      session.end('hangup');
+      session.end('hangup');
+      expect(order).to.deep.equal(['first:hangup', 'second', 'third', 'stop']);
+      const failed = lines.filter((l) => l.msg === 'a cleanup at session end failed');
+      expect(failed).to.have.length(1);
+      expect((failed[0]!.err as { message: string }).message).to.equal('cleanup broke');
+    });
+
+    it('run on the next tick when registered after the end, with the stop info', async () => {
+      const { session } = setup();
+      session.end('remote_closed', 'gone');
+      let seen: StopInfo | undefined;
+      session.onEnd((info) => (seen = info));
+      expect(seen, 'not synchronously').to.equal(undefined);
+      await session.ended;
+      await Promise.resolve();
+      expect(seen).to.deep.equal({ reason: 'remote_closed', message: 'gone', durationMs: 0 });
+    });
+  });
+
+  describe('inputs', () => {
+    it('starts from the given values and merges updates, telling listeners', () => {
+      const { session } = setup(listener(), { inputs: { name: 'Ada', voice: 'alto' } });
+      const seen: unknown[] = [];
+      session.on('inputs', (values) => seen.push(values));
+      expect(session.inputs).to.deep.equal({ name: 'Ada', voice: 'alto' });
+      session.setInputs({ voice: 'bass' });
+      expect(session.inputs).to.deep.equal({ name: 'Ada', voice: 'bass' });
+      expect(session.context.inputs).to.deep.equal({ name: 'Ada', voice: 'bass' });
+      expect(seen).to.deep.equal([{ name: 'Ada', voice: 'bass' }]);
+    });
+
+    it('waitForInputs asks the client (send_input) and resolves with the next values', async () => {
+      const { session, link } = setup(listener(), { inputs: { name: '' } });
+      session.start();
+      let resolved: unknown;
+      const waiting = session.context.waitForInputs().then((v) => (resolved = v));
+      expect(link.messages).to.deep.equal([{ type: 'send_input', data: [] }]);
+      await Promise.resolve();
+      expect(resolved).to.equal(undefined);
+      session.setInputs({ name: 'Grace' });
+      await waiting;
+      expect(resolved).to.deep.equal({ name: 'Grace' });
+    });
+
+    it('waitForInputs resolves at once where no client can answer, and when the session ends', async () => {
+      const phone = setup(listener(), { inputs: { n: 1 } });
+      phone.link.hasClient = false;
+      expect(await phone.session.waitForInputs()).to.deep.equal({ n: 1 });
+      expect(phone.link.messages).to.deep.equal([]);
+
+      const { session } = setup(listener(), { inputs: { n: 2 } });
+      session.start();
+      const waiting = session.waitForInputs();
+      session.end('remote_closed');
+      expect(await waiting).to.deep.equal({ n: 2 });
+      expect(await session.waitForInputs()).to.deep.equal({ n: 2 });
+    });
+  });
+
+  describe('send()', () => {
+    it('queues audio in any format, converted for the transport and paced', () => {
+      const { session, link, clock } = setup();
+      session.start();
+      const samples = new Int16Array(320).map((_, i) => (i % 40) * 500 - 10_000);
+      session.send({ encoding: 'pcm16', sampleRate: 8000, samples }); // 40 ms
+      expect(link.audio, 'the first frame at once (20 ms lead)').to.have.length(1);
+      expect(link.audio[0]!.startsRun).to.equal(true);
+      clock.advance(20);
+      expect(link.sentBytes().equals(Buffer.from(mulawEncode(samples)))).to.equal(true);
+      expect(link.audio[1]!.startsRun).to.equal(false);
+    });
+
+    it('sends nothing in mode "send", and nothing before the start or after the end', () => {
+      const quiet = setup(listener(), { mode: 'send' });
+      quiet.session.start();
+      quiet.session.send(mulaw(40));
+      quiet.clock.advance(100);
+      expect(quiet.link.audio).to.deep.equal([]);
+
+      const { session, link, clock } = setup();
+      session.send(mulaw(40));
+      session.start();
+      session.end('remote_stop');
+      session.send(mulaw(40));
+      clock.advance(100);
+      expect(link.audio).to.deep.equal([]);
+    });
+
+    it('emits AdditionalOutputs as an output event', () => {
+      const { session } = setup();
+      const outputs: unknown[][] = [];
+      session.on('output', (o) => outputs.push([...o.args]));
+      session.start();
+      session.send(new AdditionalOutputs('hello', { n: 1 }));
+      expect(outputs).to.deep.equal([['hello', { n: 1 }]]);
+    });
+
+    it('a CloseStream ends the session once the queued audio has played (handler_closed)', async () => {
+      const { session, link, clock } = setup();
+      session.start();
+      session.send(mulaw(100));
+      session.send(new CloseStream('Goodbye.'));
+      expect(link.messages).to.deep.equal([{ type: 'end_stream', data: 'Goodbye.' }]);
+      expect(session.isClosed, 'not before the audio has played').to.equal(false);
+      clock.advance(100);
+      const info = await session.ended;
+      expect(info).to.deep.equal({ reason: 'handler_closed', message: 'Goodbye.', durationMs: 100 });
+      expect(link.sentBytes().equals(Buffer.from((mulaw(100) as { bytes: Uint8Array }).bytes))).to.equal(true);
+    });
+
+    it('anything else fails the session as a handler error, told to the client', async () => {
+      const { session, link } = setup();
+      const errors: CallstreamError[] = [];
+      session.on('error', (e) => errors.push(e));
+      session.start();
+      session.send('not audio' as never);
+      const info = await session.ended;
+      expect(info.reason).to.equal('handler_error');
+      expect(errors).to.have.length(1);
+      expect(errors[0]!.code).to.equal('HANDLER_ERROR');
+      expect(errors[0]!.message).to.match(/^The handler failed in emit\(\): .*not audio, AdditionalOutputs or CloseStream/);
+      expect(link.messages).to.deep.equal([{ type: 'error', message: errors[0]!.message }]);
+      expect(link.closes).to.deep.equal([{ reason: 'handler_error', message: errors[0]!.message }]);
+    });
+  });
+
+  describe('inbound audio', () => {
+    it('delivers frames to the handler in order once live, counting them', async () => {
+      const heard: AudioFrame[] = [];
+      const { session } = setup(listener(heard));
+      session.receiveAudio(mulaw(20, 9)); // before the start: not a frame of the call
+      session.start();
+      for (let i = 0; i < 5; i++) session.receiveAudio(mulaw(20, 10 + i));
+      await settle();
+      expect(session.framesIn).to.equal(5);
+      expect(heard.map((f) => (f as { bytes: Uint8Array }).bytes[0])).to.deep.equal([10, 11, 12, 13, 14]);
+    });
+
+    it('converts to the format the handler asked for', async () => {
+      const heard: AudioFrame[] = [];
+      const { session } = setup({ inputFormat: { encoding: 'pcm16', sampleRate: 8000 }, receive: (f) => void heard.push(f) });
+      expect(session.inputFormat).to.deep.equal({ encoding: 'pcm16', sampleRate: 8000 });
+      session.start();
+      session.receiveAudio({ encoding: 'mulaw', sampleRate: 8000, bytes: new Uint8Array(160).fill(0xff) });
+      await settle();
+      expect(heard).to.have.length(1);
+      expect(heard[0]!.encoding).to.equal('pcm16');
+      expect(Array.from((heard[0] as { samples: Int16Array }).samples.slice(0, 3))).to.deep.equal([0, 0, 0]);
+    });
+
+    it('in mode "receive" counts and records inbound audio but gives the handler nothing', async () => {
+      const heard: AudioFrame[] = [];
+      const { session } = setup(listener(heard), { mode: 'receive' });
+      const inbound: AudioFrame[] = [];
+      session.on('inbound', (f) => inbound.push(f));
+      session.start();
+      session.receiveAudio(mulaw(20));
+      await settle();
+      expect(session.framesIn).to.equal(1);
+      expect(inbound).to.have.length(1);
+      expect(heard).to.deep.equal([]);
+    });
+
+    it('a handler that throws in receive ends the session (handler_error), once', async () => {
+      const { session, stops } = setup({ inputFormat: 'native', receive: () => { throw new Error('boom'); } });
+      session.start();
+      await settle();
+      session.receiveAudio(mulaw(20));
+      session.receiveAudio(mulaw(20));
+      await settle();
+      expect(stops.map((s) => s.reason)).to.deep.equal(['handler_error']);
+      expect(stops[0]!.message).to.equal('The handler failed in receive(): boom');
+    });
+  });
+
+  describe('interrupt', () => {
+    it('drops queued audio, tells the transport to clear, and reports what was played', () => {
+      const { session, link, clock } = setup();
+      session.start();
+      session.send(mulaw(1000));
+      clock.advance(200);
+      const sentBefore = link.sentBytes().length;
+      const report = session.interrupt();
+      expect(report).to.deep.equal({ playedMs: 200, confirmedMs: 200, unplayedMs: 800, basis: 'clock' });
+      expect(link.clears).to.equal(1);
+      expect(session.queuedMs).to.equal(0);
+      clock.advance(1000);
+      expect(link.sentBytes().length, 'nothing sent after the interrupt').to.equal(sentBefore);
+    });
+  });
+
+  describe('messages, call control and events', () => {
+    it('sends messages until closed, and emits them', () => {
+      const { session, link } = setup();
+      const emitted: ClientMessage[] = [];
+      session.on('message', (m) => emitted.push(m));
+      session.sendMessage({ type: 'log', data: 'one' });
+      session.end('remote_stop');
+      session.sendMessage({ type: 'log', data: 'two' });
+      expect(link.messages).to.deep.equal([{ type: 'log', data: 'one' }]);
+      expect(emitted).to.deep.equal([{ type: 'log', data: 'one' }]);
+    });
+
+    it('hangUp() asks the call control, then ends (hangup), even when the control fails', async () => {
+      const calls: string[] = [];
+      const ok = setup();
+      ok.link.control = { hangUp: async () => void calls.push('hangUp'), transfer: async () => {} };
+      ok.session.start();
+      await ok.session.context.hangUp();
+      expect(calls).to.deep.equal(['hangUp']);
+      expect((await ok.session.ended).reason).to.equal('hangup');
+
+      const failing = setup();
+      failing.link.control = { hangUp: () => Promise.reject(new Error('REST down')), transfer: async () => {} };
+      failing.session.start();
+      await failing.session.hangUp();
+      expect((await failing.session.ended).reason).to.equal('hangup');
+      expect(failing.lines.some((l) => l.msg === 'hang-up over REST failed: closing the stream instead')).to.equal(true);
+    });
+
+    it('transfer() moves the call through its control and ends; without one it refuses (UNSUPPORTED)', async () => {
+      const targets: string[] = [];
+      const phone = setup();
+      phone.link.control = { hangUp: async () => {}, transfer: async (t) => void targets.push(t) };
+      phone.session.start();
+      await phone.session.transfer('+15550001111');
+      expect(targets).to.deep.equal(['+15550001111']);
+      expect(await phone.session.ended).to.deep.include({ reason: 'hangup', message: 'Transferred to +15550001111.' });
+
+      const { session } = setup();
+      session.start();
+      const error = await expectRejection(session.transfer('+15550001111'), /cannot be transferred/);
+      expect((error as CallstreamError).code).to.equal('UNSUPPORTED');
+      expect(session.isLive).to.equal(true);
+    });
+
+    it('tells the handler about the call until the session is closed', () => {
+      const { session } = setup();
+      const statuses: string[] = [];
+      session.on('callStatus', (e) => statuses.push(e.status));
+      session.tell('callStatus', { status: 'ringing', params: {} });
+      session.end('remote_stop');
+      session.tell('callStatus', { status: 'completed', params: {} });
+      expect(statuses).to.deep.equal(['ringing']);
+    });
+
+    it('DTMF reaches listeners and the handler only while live', async () => {
+      const digits: string[] = [];
+      const handled: string[] = [];
+      const { session } = setup({ inputFormat: 'native', onDtmf: (d: string) => void handled.push(d) });
+      session.on('dtmf', (d) => digits.push(d));
+      session.receiveDtmf('1');
+      session.start();
+      await settle();
+      session.receiveDtmf('2');
+      session.end('remote_stop');
+      session.receiveDtmf('3');
+      expect(digits).to.deep.equal(['2']);
+      expect(handled).to.deep.equal(['2']);
+    });
+
+    it('gives the handler its context: the same id, transport and facts, and a way to close', async () => {
+      let seen: SessionContext | undefined;
+      const { session, clock } = setup({ inputFormat: 'native', startUp: (ctx) => void (seen = ctx) }, { id: 'fixed-id', facts: { customParameters: { a: 'b' } } });
+      session.start();
+      await settle();
+      expect(seen!.id).to.equal('fixed-id');
+      expect(seen!.transport).to.equal('websocket');
+      expect(seen!.facts.customParameters).to.deep.equal({ a: 'b' });
+      seen!.close('Done.');
+      clock.advance(0);
+      expect(await session.ended).to.deep.include({ reason: 'handler_closed', message: 'Done.' });
+    });
+  });
+});
