@@ -151,7 +151,7 @@ describe('telephone: handler faults stay inside their session', function () {
     const handler: StreamHandler = {
       inputFormat: 'native',
       copy: () => handler,
-      receive: () => new Promise((resolve) => setTimeout(resolve, 200)),
+      receive: () => new Promise((resolve) => setTimeout(resolve, 200)), // the slow handler under test: real time
     };
     const server = await startTestServer(handler, { inboundBacklog: 10 });
     try {
