@@ -35,6 +35,17 @@ describe('DroppingQueue', () => {
     expect(queue.shift()).to.equal(1);
   });
 
+  it('keeps its storage bounded however many items pass through (a runaway producer cannot grow it)', () => {
+    const queue = new DroppingQueue<number>(10);
+    const storage = () => (queue as unknown as { items: unknown[] }).items.length;
+    let largest = 0;
+    for (let n = 0; n < 100_000; n++) {
+      queue.push(n);
+      largest = Math.max(largest, storage());
+    }
+    expect(largest, 'dropped items are compacted away').to.be.at.most(2 * 1025 + 10);
+  });
+
   it('next() waits for the next push, which goes straight to the waiter', async () => {
     const queue = new DroppingQueue<string>(1);
     let got: IteratorResult<string> | undefined;
@@ -103,6 +114,7 @@ describe('DroppingQueue', () => {
       break;
     }
     expect(left.size, 'closed and emptied by the loop\'s return').to.equal(0);
+    expect(await new DroppingQueue<number>(1)[Symbol.asyncIterator]().return!()).to.deep.equal({ value: undefined, done: true });
     expect(left.push(3)).to.equal(true);
     expect(await left.next()).to.deep.equal({ value: undefined, done: true });
   });

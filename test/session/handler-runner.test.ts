@@ -23,6 +23,8 @@ function deferred<T = void>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Lets pending promise steps run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -143,6 +145,48 @@ describe('HandlerRunner on its own (fake hooks)', () => {
       expect(hooks.timings, 'each receive timed once it settled').to.have.length(3);
     });
 
+    it('never gives receive() a frame while the previous one is still in progress', async () => {
+      const heard: number[] = [];
+      const pending: Deferred[] = [];
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const { runner, hooks } = setup({
+        receive: (f) => {
+          heard.push(id(f));
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          const done = deferred();
+          pending.push(done);
+          return done.promise.then(() => void inFlight--);
+        },
+      });
+      await runner.start();
+      for (let n = 1; n <= 3; n++) runner.deliver(frame(n));
+      for (let n = 1; n <= 3; n++) {
+        expect(heard).to.have.length(n);
+        await sleep(n === 1 ? 30 : 0);
+        pending[n - 1]!.resolve();
+        await settle();
+      }
+      expect(heard).to.deep.equal([1, 2, 3]);
+      expect(maxInFlight).to.equal(1);
+      // Each receive is timed from its call until it settled: the first took the 30 ms it was held.
+      expect(hooks.timings[0]).to.be.within(25, 1000);
+    });
+
+    it('needs no handled hook', async () => {
+      const { handler, hold, release } = recorder();
+      const hooks = new FakeHooks();
+      const runner = new HandlerRunner(handler, setup(handler).ctx, { send: hooks.send.bind(hooks), fail: hooks.fail.bind(hooks), room: hooks.room.bind(hooks), idleWait: hooks.idleWait.bind(hooks) }, 10);
+      await runner.start();
+      runner.deliver(frame(1)); // synchronous
+      hold();
+      runner.deliver(frame(2)); // asynchronous
+      release();
+      await settle();
+      expect(hooks.failures).to.deep.equal([]);
+    });
+
     it('drops the oldest frames beyond the backlog, counts them, and warns at 1, 50, then each doubling', async () => {
       const { heard, handler, hold, release } = recorder();
       const { runner, lines } = setup(handler, 3);
@@ -169,7 +213,7 @@ describe('HandlerRunner on its own (fake hooks)', () => {
       runner.deliver(frame(1));
       runner.deliver(frame(2));
       expect(hooks.timings).to.have.length(2);
-      expect(hooks.timings.every((ms) => ms >= 0 && ms < 1000)).to.equal(true);
+      expect(hooks.timings.every((ms) => ms >= 0 && ms < 50)).to.equal(true);
     });
   });
 
@@ -189,9 +233,26 @@ describe('HandlerRunner on its own (fake hooks)', () => {
       await runner.stop();
     });
 
+    it('treats null from emit as nothing, and sends nothing emit returns after the stop', async () => {
+      const late = deferred<EmitItem>();
+      const answers: (() => unknown)[] = [() => null, () => late.promise];
+      let calls = 0;
+      const { runner, hooks } = setup({ emit: () => answers[calls++]?.() as EmitItem | undefined, receive: () => {} });
+      void runner.start();
+      await settle();
+      expect(calls).to.equal(1);
+      runner.deliver(frame(1)); // wakes it: emit is asked again and hangs
+      await settle();
+      expect(calls).to.equal(2);
+      await runner.stop();
+      late.resolve(frame(2));
+      await settle();
+      expect(hooks.sent, 'neither the null nor the late frame').to.deep.equal([]);
+    });
+
     it('when emit has nothing, waits for the next inbound frame or a frame time, not a busy loop', async () => {
       let calls = 0;
-      const { runner, hooks } = setup({ emit: () => void calls++, receive: () => {} });
+      const { runner, hooks } = setup({ emit: () => void calls++ });
       void runner.start();
       await settle();
       expect(calls).to.equal(1);
@@ -208,6 +269,7 @@ describe('HandlerRunner on its own (fake hooks)', () => {
       hooks.passFrameTime();
       await settle();
       expect(calls, 'no emit after stop').to.equal(3);
+      expect(hooks.failures).to.deep.equal([]);
     });
   });
 
@@ -248,6 +310,11 @@ describe('HandlerRunner on its own (fake hooks)', () => {
       finish.resolve();
       await started;
       expect(returned).to.equal(true);
+      expect(fn.hooks.failures, 'a promise is awaited, not iterated').to.deep.equal([]);
+
+      const nothing = setup(() => {});
+      await nothing.runner.start();
+      expect(nothing.hooks.failures, 'nothing returned is fine').to.deep.equal([]);
     });
 
     it('play() stops when its signal aborts: nothing more is pulled or sent', async () => {
@@ -360,11 +427,23 @@ describe('HandlerRunner on its own (fake hooks)', () => {
       await Promise.all([runner.stop(), runner.stop()]);
       await runner.stop();
       expect(shutdowns).to.equal(1);
-      expect(lines.filter((l) => l.msg === 'handler shutdown() threw')).to.have.length(1);
+      const warnings = lines.filter((l) => l.msg === 'handler shutdown() threw');
+      expect(warnings).to.have.length(1);
+      expect((warnings[0]!.err as { message: string }).message).to.equal('shutdown broke');
       runner.deliver(frame(1));
       runner.dtmf('5');
       expect(heard).to.deep.equal([]);
       expect(digits).to.deep.equal([]);
+    });
+
+    it('is quiet for a handler without shutdown, or a session function', async () => {
+      for (const handler of [{ receive: () => {} }, () => {}] as AudioHandler[]) {
+        const { runner, lines, hooks } = setup(handler);
+        await runner.start();
+        await runner.stop();
+        expect(lines).to.deep.equal([]);
+        expect(hooks.failures).to.deep.equal([]);
+      }
     });
 
     it('drops what the backlog held', async () => {
@@ -383,7 +462,7 @@ describe('HandlerRunner on its own (fake hooks)', () => {
 
   describe('ctx.audio()', () => {
     it('yields inbound frames in order, once per session, and ends at stop', async () => {
-      const { runner } = setup(() => {});
+      const { runner, hooks } = setup(() => {});
       const audio = runner.audio();
       expect(() => runner.audio()).to.throw(/once per session/);
       await runner.start();
@@ -397,6 +476,7 @@ describe('HandlerRunner on its own (fake hooks)', () => {
       await runner.stop();
       await reading;
       expect(got).to.deep.equal([1, 2, 3]);
+      expect(hooks.failures, 'a function has no receive() to call').to.deep.equal([]);
     });
 
     it('drops the oldest frames for a slow reader and counts them', async () => {
