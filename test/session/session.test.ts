@@ -8,7 +8,10 @@ import { createLogger } from '../../src/logger.js';
 import { AdditionalOutputs, CloseStream } from '../../src/session/emit.js';
 import type { AudioHandler, SessionContext, StreamHandler } from '../../src/session/handler.js';
 import { type CallControl, Session, type SessionInit, type TransportLink } from '../../src/session/session.js';
+import type { SessionObserver } from '../../src/session/observer.js';
 import type { ClientMessage, EndReason, StopInfo } from '../../src/session/types.js';
+import { dtmfTones } from '../../src/audio/dtmf.js';
+import type { VideoFrame } from '../../src/video/frame.js';
 import { expectRejection } from '../support/assert.js';
 
 const MULAW_8K: AudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
@@ -20,9 +23,11 @@ class FakeLink implements TransportLink {
   readonly audio: { bytes: Uint8Array; startsRun: boolean }[] = [];
   readonly messages: ClientMessage[] = [];
   readonly closes: { reason: EndReason; message: string }[] = [];
+  readonly videos: VideoFrame[] = [];
   clears = 0;
   hasClient?: boolean;
   control?: CallControl;
+  stats?: () => Record<string, number>;
 
   sendAudio(frame: AudioFrame, startsRun: boolean): void {
     if (frame.encoding !== 'mulaw') throw new Error('the link carries μ-law');
@@ -30,6 +35,9 @@ class FakeLink implements TransportLink {
   }
   clear(): void {
     this.clears++;
+  }
+  sendVideo(frame: VideoFrame): void {
+    this.videos.push(frame);
   }
   sendMessage(message: ClientMessage): void {
     this.messages.push(message);
@@ -52,6 +60,17 @@ function mulaw(ms: number, first = 1): AudioFrame {
   const bytes = new Uint8Array(ms * 8);
   for (let i = 0; i < bytes.length; i++) bytes[i] = first + Math.floor(i / 160);
   return { encoding: 'mulaw', sampleRate: 8000, bytes };
+}
+
+/** A promise with its resolve and reject outside. */
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 /** Lets the handler runner's promise steps run (startUp, receive, the emit loop). */
@@ -467,6 +486,275 @@ describe('Session on its own (a fake transport, a manual clock)', () => {
       seen!.close('Done.');
       clock.advance(0);
       expect(await session.ended).to.deep.include({ reason: 'handler_closed', message: 'Done.' });
+    });
+  });
+  describe('events for recordings and metrics', () => {
+    it('emits inbound, converted and outbound audio (with its play time), and drops those listeners at the end', async () => {
+      const { session, clock } = setup({ inputFormat: { encoding: 'pcm16', sampleRate: 8000 }, receive: () => {} });
+      const inbound: AudioFrame[] = [];
+      const converted: AudioFrame[] = [];
+      const outbound: [AudioFrame, number][] = [];
+      session.on('inbound', (f) => inbound.push(f));
+      session.on('audio', (f) => converted.push(f));
+      session.on('outbound', (f, at) => outbound.push([f, at]));
+      session.start();
+      session.receiveAudio(mulaw(20));
+      expect(inbound.map((f) => f.encoding)).to.deep.equal(['mulaw']);
+      expect(converted.map((f) => f.encoding)).to.deep.equal(['pcm16']);
+      session.send(mulaw(40));
+      clock.advance(20);
+      expect(outbound.map(([f, at]) => [(f as { bytes: Uint8Array }).bytes[0], at])).to.deep.equal([[1, 1000], [2, 1020]]);
+      session.end('remote_stop');
+      expect(['inbound', 'audio', 'outbound'].map((e) => session.listenerCount(e as 'audio'))).to.deep.equal([0, 0, 0]);
+    });
+
+    it('reports frames in and out, handler time, outbound drops and lateness to its observer', async () => {
+      const seen: string[] = [];
+      const observer: SessionObserver = {
+        frameIn: () => void seen.push('in'),
+        handled: (ms) => void seen.push(`handled:${ms >= 0}`),
+        framesOut: (n) => void seen.push(`out:${n}`),
+        dropped: (direction, n) => void seen.push(`dropped:${direction}:${n}`),
+        lateness: (ms) => void seen.push(`late:${ms}`),
+      };
+      const { session, clock } = setup(listener(), { observer, maxQueuedMs: 100 });
+      session.start();
+      await settle();
+      session.receiveAudio(mulaw(20));
+      expect(seen).to.deep.equal(['in', 'handled:true']);
+      seen.length = 0;
+      session.send(mulaw(60)); // one frame out at once, two queued
+      session.send(mulaw(200)); // beyond maxQueuedMs: dropped, counted in 20 ms frames
+      expect(seen).to.deep.equal(['out:1', 'dropped:outbound:10']);
+      expect(session.droppedOutboundMs).to.equal(200);
+      seen.length = 0;
+      clock.stall(50); // the next frame was due at 20 ms: its timer fires 30 ms late
+      clock.advance(0);
+      expect(seen).to.deep.equal(['late:30', 'out:2']);
+    });
+  });
+
+  describe('generators and emit() through the session', () => {
+    it('paces a generator handler by the queue: it runs no more than aheadMs ahead of playback', async () => {
+      let produced = 0;
+      const speaker = async function* () {
+        for (let n = 1; n <= 20; n++) {
+          produced++;
+          yield mulaw(20, n);
+        }
+      };
+      const { session, link, clock } = setup(speaker, { aheadMs: 40 });
+      session.start();
+      await settle();
+      expect(produced, 'the lead plus aheadMs, and the one waiting for room').to.be.within(3, 5);
+      for (let t = 0; t < 20; t++) {
+        clock.advance(20);
+        await settle();
+      }
+      await settle();
+      clock.advance(100);
+      expect(produced).to.equal(20);
+      expect(link.audio.map((a) => a.bytes[0])).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+
+    it('an emit() with nothing to say is asked again after a frame time on the session clock', async () => {
+      let calls = 0;
+      const { session, clock } = setup({ inputFormat: 'native', emit: () => void calls++ });
+      session.start();
+      await settle();
+      expect(calls).to.equal(1);
+      clock.advance(19);
+      await settle();
+      expect(calls).to.equal(1);
+      clock.advance(1);
+      await settle();
+      expect(calls).to.equal(2);
+      session.end('remote_stop');
+    });
+  });
+
+  describe('the handler\'s context', () => {
+    it('plays items, reads inbound audio, sends messages and digits, and reports the queue', async () => {
+      let ctx: SessionContext | undefined;
+      const { session, link, clock } = setup(listener(), { aheadMs: 40 });
+      session.start();
+      ctx = session.context;
+      const played = ctx.play([mulaw(20, 1), mulaw(20, 2)]);
+      await played;
+      expect(link.audio.map((a) => a.bytes[0])).to.deep.equal([1]);
+      expect(ctx.queuedMs).to.equal(20);
+      let roomy = false;
+      const room = ctx.room().then(() => (roomy = true));
+      await settle();
+      expect(roomy, 'already no more than aheadMs queued').to.equal(true);
+      await room;
+
+      const frames = ctx.audio()[Symbol.asyncIterator]();
+      session.receiveAudio(mulaw(20, 7));
+      expect(((await frames.next()).value as { bytes: Uint8Array }).bytes[0]).to.equal(7);
+
+      ctx.sendMessage({ type: 'log', data: 'hi' });
+      expect(link.messages).to.deep.equal([{ type: 'log', data: 'hi' }]);
+
+      clock.advance(100);
+      const before = link.sentBytes().length;
+      const ms = ctx.sendDigits('1');
+      const tones = dtmfTones('1', 8000);
+      expect(ms).to.equal((tones.length * 1000) / 8000);
+      clock.advance(ms + 100);
+      expect(link.sentBytes().subarray(before).equals(Buffer.from(mulawEncode(tones)))).to.equal(true);
+    });
+
+    it('on() and off() add and remove the handler\'s listeners', () => {
+      const { session } = setup();
+      const digits: string[] = [];
+      const listen = (d: string) => void digits.push(d);
+      session.start();
+      session.context.on('dtmf', listen);
+      session.receiveDtmf('1');
+      session.context.off('dtmf', listen);
+      session.receiveDtmf('2');
+      expect(digits).to.deep.equal(['1']);
+    });
+
+    it('transfers through ctx.transfer, and close() without a message says the handler ended it', async () => {
+      const targets: string[] = [];
+      const phone = setup();
+      phone.link.control = { hangUp: async () => {}, transfer: async (t) => void targets.push(t) };
+      phone.session.start();
+      await phone.session.context.transfer('sip:desk@example.test');
+      expect(targets).to.deep.equal(['sip:desk@example.test']);
+
+      const { session } = setup();
+      session.start();
+      session.context.close();
+      expect(await session.ended).to.deep.include({ reason: 'handler_closed', message: 'The handler ended the stream.' });
+    });
+  });
+
+  describe('video', () => {
+    const picture = (n: number): VideoFrame => ({ width: 2, height: 2, format: 'i420', data: new Uint8Array(6).fill(n), timestamp: n });
+
+    function videoSetup(init: Partial<SessionInit> = {}) {
+      const seen: number[] = [];
+      const handler: StreamHandler = {
+        inputFormat: 'native',
+        videoReceive: (frame) => void seen.push(frame.timestamp),
+        videoEmit: () => picture(seen.at(-1)! + 100),
+      };
+      return { seen, ...setup(handler, init) };
+    }
+
+    it('gives camera frames to a video handler only while live, and sends what it returns', async () => {
+      const { session, link, seen } = videoSetup();
+      session.receiveVideo(picture(1));
+      session.start();
+      session.receiveVideo(picture(2));
+      await settle();
+      expect(seen).to.deep.equal([2]);
+      expect(link.videos.map((f) => f.timestamp)).to.deep.equal([102]);
+      expect(session.videoStats).to.deep.equal({ received: 1, processed: 1, dropped: 0, handlerMs: 0 });
+      session.end('remote_stop');
+      session.receiveVideo(picture(3));
+      await settle();
+      expect(seen).to.deep.equal([2]);
+    });
+
+    it('in mode "receive" hears no camera; in mode "send" sends no video back', async () => {
+      const receiving = videoSetup({ mode: 'receive' });
+      receiving.session.start();
+      receiving.session.receiveVideo(picture(1));
+      await settle();
+      expect(receiving.seen).to.deep.equal([]);
+
+      const sending = videoSetup({ mode: 'send' });
+      sending.session.start();
+      sending.session.receiveVideo(picture(1));
+      await settle();
+      expect(sending.seen).to.deep.equal([1]);
+      expect(sending.link.videos).to.deep.equal([]);
+    });
+
+    it('has no video runner, and no video stats, for an audio handler or a session function', async () => {
+      for (const handler of [listener(), (() => {}) as AudioHandler]) {
+        const { session } = setup(handler);
+        session.start();
+        session.receiveVideo(picture(1));
+        expect(session.videoStats).to.equal(undefined);
+      }
+    });
+  });
+
+  describe('edges', () => {
+    it('starts with outputs on their own feed, and shows the transport\'s counters', () => {
+      const { session, link } = setup();
+      expect(session.inlineOutputs).to.equal(false);
+      expect(session.transportStats()).to.deep.equal({});
+      link.stats = () => ({ packetsSent: 3 });
+      expect(session.transportStats()).to.deep.equal({ packetsSent: 3 });
+    });
+
+    it('a stop listener that throws is logged; the end still completes', async () => {
+      const { session, lines, link } = setup();
+      session.on('stop', () => {
+        throw new Error('listener broke');
+      });
+      session.start();
+      session.end('remote_stop');
+      expect((await session.ended).reason).to.equal('remote_stop');
+      expect(link.closes).to.have.length(1);
+      const warned = lines.filter((l) => l.msg === 'a stop listener threw');
+      expect((warned[0]!.err as { message: string }).message).to.equal('listener broke');
+    });
+
+    it('a handler failing after the end changes nothing', async () => {
+      const late = deferred();
+      const { session, link } = setup({ inputFormat: 'native', receive: () => late.promise });
+      const errors: unknown[] = [];
+      session.on('error', (e) => errors.push(e));
+      session.start();
+      await settle();
+      session.receiveAudio(mulaw(20));
+      session.end('remote_stop');
+      late.reject(new Error('too late'));
+      await settle();
+      expect(errors).to.deep.equal([]);
+      expect(link.messages).to.deep.equal([]);
+      expect((await session.ended).reason).to.equal('remote_stop');
+    });
+
+    it('hangUp() after the end does not touch the call; close() only acts once, and only when live', async () => {
+      const calls: string[] = [];
+      const { session, link } = setup();
+      link.control = { hangUp: async () => void calls.push('hangUp'), transfer: async () => {} };
+      void session.close('too early');
+      expect(link.messages).to.deep.equal([]);
+      session.start();
+      void session.close('Bye.');
+      void session.close('Bye again.');
+      expect(link.messages).to.deep.equal([{ type: 'end_stream', data: 'Bye.' }]);
+      await session.ended;
+      await session.hangUp();
+      expect(calls).to.deep.equal([]);
+    });
+
+    it('ends cleanly without a place to give back', async () => {
+      const { session } = setup(listener(), { place: undefined });
+      session.start();
+      session.end('remote_stop');
+      expect((await session.ended).reason).to.equal('remote_stop');
+    });
+
+    it('keeps answering input waits after the first update', async () => {
+      const { session } = setup(listener(), { inputs: { n: 0 } });
+      session.start();
+      const first = session.waitForInputs();
+      session.setInputs({ n: 1 });
+      expect(await first).to.deep.equal({ n: 1 });
+      expect(() => session.setInputs({ n: 2 })).to.not.throw();
+      const second = session.waitForInputs();
+      session.setInputs({ n: 3 });
+      expect(await second).to.deep.equal({ n: 3 });
     });
   });
 });
