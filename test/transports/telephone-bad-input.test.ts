@@ -67,6 +67,12 @@ describe('telephone: bad input closes one socket, never the server', function ()
     { name: 'a start with a forged token', code: 1008, act: (c) => c.sendStart({ callstreamToken: 'forged' }) },
     { name: 'a start without streamSid', code: 1002, act: (c) => c.send({ event: 'start', start: {} }) },
     { name: 'an invalid dtmf digit', code: 1002, act: (c, p) => { c.sendStart(p); c.send({ event: 'dtmf', dtmf: { digit: 'x' } }); } },
+    { name: 'stop before start', code: 1002, act: (c) => c.sendStop() },
+    { name: 'a mark before start', code: 1002, act: (c) => c.send({ event: 'mark', streamSid: c.streamSid, mark: { name: 'm1' } }) },
+    { name: 'dtmf before start', code: 1002, act: (c) => c.sendDtmf('1') },
+    { name: 'a mark without a name', code: 1002, act: (c, p) => { c.sendStart(p); c.send({ event: 'mark', streamSid: c.streamSid, mark: {} }); } },
+    { name: 'media without media', code: 1002, act: (c, p) => { c.sendStart(p); c.send({ event: 'media', streamSid: c.streamSid }); } },
+    { name: 'a start message without start', code: 1002, act: (c) => c.send({ event: 'start', streamSid: c.streamSid }) },
   ];
 
   for (const { name, code, act } of cases) {

@@ -129,9 +129,25 @@ describe('telephone: Twilio Media Streams end to end', function () {
     server = await startTestServer(handler);
     const { call } = await dial(server);
     const frames = numberedFrames(20);
+    // Neither the outbound track (when Twilio forks both) nor an empty payload is a frame of the caller.
+    call.send({ event: 'media', streamSid: call.streamSid, media: { track: 'outbound', payload: Buffer.alloc(160, 0x7f).toString('base64') } });
+    call.send({ event: 'media', streamSid: call.streamSid, media: { track: 'inbound', payload: '' } });
     for (const frame of frames) call.sendMedia(frame);
     await waitUntil(() => got.length === frames.length, 3000, 'every frame at the handler');
     expect(Buffer.concat(got).equals(Buffer.concat(frames))).to.equal(true);
+  });
+
+  it('tells the handler who is calling: the webhook\'s facts, the start\'s ids, custom parameters without the call token', async () => {
+    server = await startTestServer(new EchoHandler(), { customParameters: (c) => ({ caller: c.from ?? '', callstreamToken: 'must not override' }) });
+    const sessionPromise = nextSession(server);
+    const { call, hook } = await dial(server, { From: '+15557654321', To: '+15550002222', Direction: 'outbound-api', CallerName: 'ADA L', AnsweredBy: 'human' });
+    expect(hook.parameters.callstreamToken).to.not.equal('must not override');
+    const session = await sessionPromise;
+    const facts = session.facts;
+    expect(facts).to.deep.include({ callSid: call.callSid, streamSid: call.streamSid, from: '+15557654321', to: '+15550002222', direction: 'outbound-api', callerName: 'ADA L', answeredBy: 'human', callStatus: 'in-progress' });
+    expect(facts.accountSid).to.match(/^AC/);
+    expect(facts.customParameters, 'the token stays out of the handler\'s facts').to.deep.equal({ caller: '+15557654321' });
+    call.close();
   });
 
   it('reports playback from marks; an interrupt sends clear and flushed marks are not counted as played', async () => {
