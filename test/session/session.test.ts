@@ -334,6 +334,7 @@ describe('Session on its own (a fake transport, a manual clock)', () => {
       expect(info.reason).to.equal('handler_error');
       expect(errors).to.have.length(1);
       expect(errors[0]!.code).to.equal('HANDLER_ERROR');
+      expect(errors[0]!.cause, 'the original error kept as the cause').to.be.instanceOf(TypeError);
       expect(errors[0]!.message).to.match(/^The handler failed in emit\(\): .*not audio, AdditionalOutputs or CloseStream/);
       expect(link.messages).to.deep.equal([{ type: 'error', message: errors[0]!.message }]);
       expect(link.closes).to.deep.equal([{ reason: 'handler_error', message: errors[0]!.message }]);
@@ -424,7 +425,7 @@ describe('Session on its own (a fake transport, a manual clock)', () => {
       ok.session.start();
       await ok.session.context.hangUp();
       expect(calls).to.deep.equal(['hangUp']);
-      expect((await ok.session.ended).reason).to.equal('hangup');
+      expect(await ok.session.ended).to.deep.include({ reason: 'hangup', message: 'The handler hung up.' });
 
       const failing = setup();
       failing.link.control = { hangUp: () => Promise.reject(new Error('REST down')), transfer: async () => {} };
@@ -673,6 +674,28 @@ describe('Session on its own (a fake transport, a manual clock)', () => {
       await settle();
       expect(sending.seen).to.deep.equal([1]);
       expect(sending.link.videos).to.deep.equal([]);
+    });
+
+    it('runs a handler with only videoReceive; its outputs and failures reach the session', async () => {
+      const seen: number[] = [];
+      const { session } = setup({ inputFormat: 'native', videoReceive: (frame) => void seen.push(frame.timestamp) });
+      session.start();
+      session.receiveVideo(picture(1));
+      await settle();
+      expect(seen).to.deep.equal([1]);
+
+      const talker = setup({ inputFormat: 'native', videoReceive: () => {}, videoEmit: () => new AdditionalOutputs('a face') });
+      const outputs: unknown[] = [];
+      talker.session.on('output', (o) => outputs.push(o.args[0]));
+      talker.session.start();
+      talker.session.receiveVideo(picture(1));
+      await settle();
+      expect(outputs).to.deep.equal(['a face']);
+
+      const broken = setup({ inputFormat: 'native', videoReceive: () => { throw new Error('bad pixels'); } });
+      broken.session.start();
+      broken.session.receiveVideo(picture(1));
+      expect(await broken.session.ended).to.deep.include({ reason: 'handler_error', message: 'The handler failed in video(): bad pixels' });
     });
 
     it('has no video runner, and no video stats, for an audio handler or a session function', async () => {
