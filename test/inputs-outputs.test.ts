@@ -6,6 +6,7 @@ import { AdditionalOutputs } from '../src/session/emit.js';
 import type { SessionContext, StreamHandler } from '../src/session/handler.js';
 import type { Session } from '../src/session/session.js';
 import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from './support/server.js';
+import { waitUntil } from './support/wait.js';
 import { EventReader } from './support/sse.js';
 import { postWebhook, sid, TwilioMediaStream } from './support/twilio-call.js';
 import { TestPeer } from './support/webrtc-peer.js';
@@ -89,8 +90,7 @@ describe('additional inputs and outputs, ids and secrets', function () {
     const started = await client.start('asker');
     await client.next((m) => m.type === 'send_input');
     await hook(server, { websocket_id: 'asker', name: 'Lin' }, (started.session as { secret: string }).secret);
-    const deadline = Date.now() + 2000;
-    while (!got && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => got !== undefined, 2000, 'the inputs at the handler');
     expect(got).to.deep.include({ name: 'Lin', volume: 5 });
     client.close();
   });
@@ -108,8 +108,7 @@ describe('additional inputs and outputs, ids and secrets', function () {
     const webhook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
     const call = new TwilioMediaStream({ baseUrl: server.url, streamUrl: webhook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
     await call.begin(webhook.parameters);
-    const deadline = Date.now() + 2000;
-    while (sessions.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => sessions.length > 0, 2000, 'the phone session');
     const phone = sessions[0]!;
     const phoneEvents = new EventReader(`${server.url}/outputs?webrtc_id=${phone.id}&secret=${phone.secret}`);
 
@@ -135,8 +134,7 @@ describe('additional inputs and outputs, ids and secrets', function () {
     expect(phoneEvents.events[1]).to.deep.equal({ event: 'output', data: { values: ['2: hello stranger'], state: ['1: hello stranger', '2: hello stranger'] } });
     expect(peerEvents.events[0]).to.deep.equal({ event: 'output', data: { values: ['9: hello stranger'], state: ['9: hello stranger'] } });
     // The peer was told on its data channel that an output is ready.
-    await new Promise((r) => setTimeout(r, 100));
-    expect(peer.messages.some((m) => m.type === 'fetch_output')).to.equal(true);
+    await waitUntil(() => peer.messages.some((m) => m.type === 'fetch_output'), 2000, 'fetch_output on the data channel');
 
     // The feed ends with the session.
     call.sendStop();

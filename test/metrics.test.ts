@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { EchoHandler } from '../handlers/index.js';
 import { dialTestServer, startTestServer } from './support/server.js';
+import { waitUntil } from './support/wait.js';
 
 /** The value of one sample line of the Prometheus text. */
 function sample(text: string, name: string, labels: string): number {
@@ -27,9 +28,8 @@ describe('GET /metrics (Prometheus)', function () {
       expect(live).to.match(/callstream_nodejs_eventloop_lag_seconds \d/);
       call.sendStop();
       await call.closed;
-      await new Promise((r) => setTimeout(r, 50));
-      const after = await (await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer m' } })).text();
-      expect(sample(after, 'callstream_sessions', 'transport="telephone"')).to.equal(0);
+      const scrape = async () => (await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer m' } })).text();
+      await waitUntil(async () => sample(await scrape(), 'callstream_sessions', 'transport="telephone"') === 0, 2000, 'the gauge back to 0');
     } finally {
       await server.close();
     }

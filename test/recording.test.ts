@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { EchoHandler } from '../handlers/index.js';
 import type { Session } from '../src/session/session.js';
-import { dialTestServer, sleep, startTestServer } from './support/server.js';
+import { dialTestServer, startTestServer } from './support/server.js';
+import { sendPaced } from './support/wait.js';
 import { TestPeer } from './support/webrtc-peer.js';
 
 interface Wav {
@@ -53,13 +54,8 @@ describe('recording: one stereo WAV per session, caller left, handler right', fu
       const call = await dialTestServer(server);
       const session = await sessionPromise;
       // 1.2 s of quiet with a loud burst at 500 ms, sent in real time.
-      const start = performance.now();
-      for (let i = 0; i < 60; i++) {
-        call.sendMedia(Buffer.alloc(160, i >= 25 && i < 30 ? 0x00 : 0xff)); // 0x00 is μ-law's loudest negative value
-        const wait = start + (i + 1) * 20 - performance.now();
-        if (wait > 0) await sleep(wait);
-      }
-      await sleep(300);
+      await sendPaced(60, (i) => call.sendMedia(Buffer.alloc(160, i >= 25 && i < 30 ? 0x00 : 0xff))); // 0x00 is μ-law's loudest negative value
+      await call.waitFor(() => call.receivedAudio().length >= 60 * 160, 3000, 'the whole echo');
       call.sendStop();
       await session.ended;
       await session.recording!.finished;
@@ -84,10 +80,7 @@ describe('recording: one stereo WAV per session, caller left, handler right', fu
       await peer.connect();
       const session = await sessionPromise;
       const tone = new Int16Array(960).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 48000)));
-      for (let i = 0; i < 40; i++) {
-        peer.sendFrame(tone);
-        await sleep(20);
-      }
+      await sendPaced(40, () => peer.sendFrame(tone));
       await peer.close();
       await session.ended;
       await session.recording!.finished;

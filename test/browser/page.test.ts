@@ -5,34 +5,53 @@ import { AdditionalOutputs } from '../../src/session/emit.js';
 import type { StreamHandler } from '../../src/session/handler.js';
 import { launchChromium, screenshotPath } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/wait.js';
 
 interface AudioStats {
   connection: string;
+  /** Packets the browser sent (its microphone) and received (the echo). */
+  packetsSent: number;
   packetsReceived: number;
-  totalAudioEnergy: number;
+  /** The echo as played: WebRTC's total audio energy (sum of level² × seconds) and its seconds. */
+  echoEnergy: number;
+  echoSeconds: number;
+  /** The microphone (the fake device's beeps) as captured, the same way. */
+  micEnergy: number;
+  micSeconds: number;
   codec: string;
 }
 
-/** Reads the page's own WebRTC stats: what the browser received from callstream. */
+/** Reads the page's own WebRTC stats: what the browser sent to callstream and received back. */
 async function audioStats(page: Page): Promise<AudioStats> {
   return page.evaluate(async () => {
+    const stats = { connection: 'none', packetsSent: 0, packetsReceived: 0, echoEnergy: 0, echoSeconds: 0, micEnergy: 0, micSeconds: 0, codec: '' };
     const pc = (window as unknown as { callstream: { pc: RTCPeerConnection | null } }).callstream.pc;
-    if (!pc) return { connection: 'none', packetsReceived: 0, totalAudioEnergy: 0, codec: '' };
+    if (!pc) return stats;
     const report = await pc.getStats();
-    let packetsReceived = 0;
-    let totalAudioEnergy = 0;
     let codecId = '';
     const codecs = new Map<string, string>();
     report.forEach((stat: Record<string, unknown>) => {
-      if (stat.type === 'inbound-rtp' && stat.kind === 'audio') {
-        packetsReceived = Number(stat.packetsReceived ?? 0);
-        totalAudioEnergy = Number(stat.totalAudioEnergy ?? 0);
+      if (stat.kind !== 'audio' && stat.type !== 'codec') return;
+      if (stat.type === 'inbound-rtp') {
+        stats.packetsReceived = Number(stat.packetsReceived ?? 0);
+        stats.echoEnergy = Number(stat.totalAudioEnergy ?? 0);
+        stats.echoSeconds = Number(stat.totalSamplesDuration ?? 0);
         codecId = String(stat.codecId ?? '');
+      }
+      if (stat.type === 'outbound-rtp') stats.packetsSent = Number(stat.packetsSent ?? 0);
+      if (stat.type === 'media-source') {
+        stats.micEnergy = Number(stat.totalAudioEnergy ?? 0);
+        stats.micSeconds = Number(stat.totalSamplesDuration ?? 0);
       }
       if (stat.type === 'codec') codecs.set(String(stat.id), String(stat.mimeType));
     });
-    return { connection: pc.connectionState, packetsReceived, totalAudioEnergy, codec: codecs.get(codecId) ?? '' };
+    return { ...stats, connection: pc.connectionState, codec: codecs.get(codecId) ?? '' };
   });
+}
+
+/** Mean power (level²) between two readings of a total energy and its duration. */
+function meanPower(energy: number, seconds: number): number {
+  return seconds > 0 ? energy / seconds : 0;
 }
 
 /** Collects what the browser refuses under the page's Content-Security-Policy (reported on the console). */
@@ -80,17 +99,26 @@ describe('the built-in page in headless Chromium', function () {
     await page.click('#call');
     await page.waitForSelector('body[data-state="live"]', { timeout: 15000 });
     // Poll the page's own stats (waitForFunction would treat an async predicate's promise as truthy).
-    let stats = await audioStats(page);
-    const until = Date.now() + 15000;
-    while (!(stats.totalAudioEnergy > 0 && stats.packetsReceived > 50) && Date.now() < until) {
-      await page.waitForTimeout(250);
-      stats = await audioStats(page);
-    }
+    let first = await audioStats(page);
+    await waitUntil(async () => (first = await audioStats(page)).packetsReceived > 0, 15000, 'the first echoed packet');
+    const session = server.stream.directory.sessions()[0]!;
+    const framesInBefore = session.framesIn;
+    const serverSentBefore = session.transportStats().packetsSent ?? 0;
+    // Two seconds of call (100 packets back) to measure over.
+    let stats = first;
+    await waitUntil(async () => (stats = await audioStats(page)).packetsReceived - first.packetsReceived >= 100, 15000, '100 more echoed packets');
     expect(stats.connection).to.equal('connected');
-    expect(stats.packetsReceived).to.be.greaterThan(20);
-    expect(stats.totalAudioEnergy).to.be.greaterThan(0);
     expect(stats.codec.toLowerCase()).to.equal('audio/opus');
     expect((await server.stream.status()).active.webrtc).to.equal(1);
+    // Audio flowed both ways meanwhile: the browser sent and the session heard, the session sent and the browser received.
+    expect(stats.packetsSent - first.packetsSent, 'packets the browser sent').to.be.at.least(80);
+    expect(session.framesIn - framesInBefore, 'frames the session heard').to.be.at.least(80);
+    expect((session.transportStats().packetsSent ?? 0) - serverSentBefore, 'packets the session sent').to.be.at.least(80);
+    // What came back is the microphone's sound, at its level: an echo of silence or noise would not be.
+    const mic = meanPower(stats.micEnergy - first.micEnergy, stats.micSeconds - first.micSeconds);
+    const echo = meanPower(stats.echoEnergy - first.echoEnergy, stats.echoSeconds - first.echoSeconds);
+    expect(mic, 'the fake microphone\'s level').to.be.greaterThan(1e-4);
+    expect(echo / mic, 'the echo\'s level against the microphone\'s').to.be.within(0.3, 3);
     expect(await page.isVisible('#keypad')).to.equal(true);
     await page.screenshot({ path: screenshotPath('page-live-desktop.png') });
 
@@ -101,9 +129,7 @@ describe('the built-in page in headless Chromium', function () {
 
     await page.click('#call');
     await page.waitForSelector('body[data-state="ended"]');
-    const deadline = Date.now() + 5000;
-    while ((await server.stream.status()).total > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect((await server.stream.status()).total).to.equal(0);
+    await waitUntil(async () => (await server.stream.status()).total === 0, 5000, 'the session freed');
     expect(violations, 'Content-Security-Policy violations').to.deep.equal([]);
     await page.close();
   });
@@ -118,8 +144,7 @@ describe('the built-in page in headless Chromium', function () {
     await first.waitForSelector('body[data-state="live"]', { timeout: 15000 });
     await first.click('#keypad button[data-digit="7"]');
     await first.keyboard.press('#');
-    const deadline = Date.now() + 5000;
-    while (digits.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => digits.length >= 2, 5000, 'two digits');
     expect(digits).to.deep.equal(['7', '#']);
 
     const second = await browser.newPage({ viewport: { width: 375, height: 812 } });

@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { invert } from '../../handlers/index.js';
 import { launchChromium, screenshotPath } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/wait.js';
 
 /** Mean RGB of a playing <video>, read in the page through a canvas. */
 function meanColor(page: Page, selector: string): Promise<[number, number, number] | undefined> {
@@ -48,17 +49,15 @@ describe('the built-in page with a video handler (headless Chromium, fake camera
     await page.waitForSelector('body[data-state="live"]', { timeout: 15000 });
     let local: [number, number, number] | undefined;
     let remote: [number, number, number] | undefined;
-    const deadline = Date.now() + 20000;
-    while (Date.now() < deadline) {
+    await waitUntil(async () => {
       local = await meanColor(page, '#local');
       remote = await meanColor(page, '#remote');
-      if (local && remote && Math.abs(remote[1] - (255 - local[1])) < 30) break;
-      await page.waitForTimeout(250);
-    }
+      return Boolean(local && remote && Math.abs(remote[1] - (255 - local[1])) < 30);
+    }, 20000, 'the inverted video').catch(() => undefined); // the expectations below say what was seen
     expect(local, 'the local preview plays').to.not.equal(undefined);
     expect(remote, 'the returned video plays').to.not.equal(undefined);
     for (let c = 0; c < 3; c++) expect(remote![c], `channel ${c}: ${remote} vs ${local}`).to.be.closeTo(255 - local![c]!, 30);
-    await page.waitForTimeout(500);
+    await page.waitForTimeout(500); // kept: a few more frames painted for the screenshot (cosmetic)
     await page.screenshot({ path: screenshotPath('video-invert-desktop.png') });
     await page.setViewportSize({ width: 375, height: 900 });
     await page.screenshot({ path: screenshotPath('video-invert-375.png'), fullPage: true });

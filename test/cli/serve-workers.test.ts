@@ -118,13 +118,15 @@ describe('callstream serve --workers 2, without Redis (node:cluster, coordinated
 
     // Fresh connections until each worker has refused one (above all the other one); every one is refused.
     const refusedBy = () => new Set(logLines(cli).filter((l) => l.msg === 'websocket refused: concurrency limit reached').map((l) => l.pid));
+    const refusals = () => logLines(cli).filter((l) => l.msg === 'websocket refused: concurrency limit reached').length;
     for (let i = 0; i < 8 && !(refusedBy().has(other) && refusedBy().has(holder)); i++) {
+      const logged = refusals();
       const next = new AudioSocket(url);
       const answer = await next.start(`second-${i}`);
       expect(answer.status, JSON.stringify(answer)).to.equal('failed');
       expect((answer.meta as { error: string }).error).to.equal('concurrency_limit_reached');
       await next.closed;
-      await new Promise((resolve) => setTimeout(resolve, 50)); // its log line
+      await waitUntil(() => refusals() > logged, 2000, 'its log line');
     }
     expect([...refusedBy()].sort()).to.deep.equal([holder, other].sort());
 

@@ -25,7 +25,7 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs: number, what: s
     const value = await check();
     if (value) return value as NonNullable<T>;
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
+    await sleep(25); // the poll interval of this condition wait
   }
 }
 
@@ -111,7 +111,7 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
       it('keeps renewing a held place beyond the lease', async () => {
         const [a, b] = await instances(2);
         await a!.acquirePlace('webrtc', 1);
-        await sleep(TIMING.leaseMs * 2);
+        await sleep(TIMING.leaseMs * 2); // kept: outliving the lease is what is tested (real time must pass)
         expect(await b!.acquirePlace('webrtc', 1)).to.equal(undefined);
         expect((await b!.counts()).total).to.equal(1);
       });
@@ -193,6 +193,8 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
         const [a, b] = await instances(2);
         const { token } = (await a!.announceCall(call('CA30'), 1, 300)) as { token: string };
         expect(await b!.announceCall(call('CA31'), 1, 300)).to.deep.equal({ kind: 'busy' });
+        // Kept: the token's own expiry (300 ms) is tested, and nothing signals it. Waiting for the place
+        // to go is not enough on Redis: the token key may outlive the place's score by a millisecond.
         await sleep(400);
         expect((await b!.counts()).total).to.equal(0);
         expect(await b!.takeCall(token, 'CA30')).to.deep.equal({ kind: 'unknown' });
@@ -273,11 +275,11 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
       it('drops kept messages after their keepMs', async () => {
         const [a, b] = await instances(2);
         await a!.ask('session-old', msg('candidate', { n: 1 }), { keep: true, keepMs: 200 });
-        await sleep(300);
+        await sleep(300); // kept: keepMs running out is what is tested (claiming to look would consume them)
         await a!.ask('session-old', msg('candidate', { n: 2 }), { keep: true, keepMs: 5000 });
         expect(await b!.claim('session-old')).to.deep.equal([msg('candidate', { n: 2 })]);
         await a!.ask('session-older', msg('candidate', { n: 3 }), { keep: true, keepMs: 200 });
-        await sleep(300);
+        await sleep(300); // kept: as above
         expect(await b!.claim('session-older')).to.deep.equal([]);
       });
 
@@ -322,7 +324,7 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
         await b!.claim('session-slow');
         for (const asker of [a!, b!]) {
           const started = performance.now();
-          const unanswered = sleep(1000).then(() => {
+          const unanswered = sleep(1000).then(() => { // a guard, not a wait: it only fires if ask hangs
             throw new Error('ask did not give up within 1000 ms (timeoutMs 200 was not honoured)');
           });
           const error = await rejection(Promise.race([asker.ask('session-slow', msg('outputs'), { timeoutMs: 200 }), unanswered]));
@@ -353,10 +355,10 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
         // A subscription may take a moment to reach the store: publish until everyone hears.
         await eventually(async () => {
           all[0]!.publish('calls', msg('warmup'));
-          await sleep(20);
+          await sleep(20); // between publishes of this condition wait
           return got.every((list) => list.length > 0) && extra.length > 0;
         }, 2000, 'every subscriber to hear');
-        await sleep(50);
+        await sleep(50); // kept: stray warm-up messages still in flight land before the lists are cleared
         for (const list of [...got, extra]) list.length = 0;
 
         all[2]!.publish('calls', msg('ended', { callSid: 'CA60' }));
@@ -365,14 +367,14 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
 
         unsubscribe[0]!();
         unsubscribeExtra();
-        await sleep(100);
+        await sleep(100); // kept: an unsubscription reaches the store with no signal back
         all[2]!.publish('calls', msg('ended', { callSid: 'CA61' }));
         await eventually(async () => got[1]!.length === 2 && got[2]!.length === 2, 1000, 'the second message');
-        await sleep(50);
+        await sleep(50); // kept: "the unsubscribed hear nothing" needs time to pass
         expect(got[0]).to.have.length(1);
         expect(extra).to.have.length(1);
         all[2]!.publish('other-topic', msg('noise'));
-        await sleep(50);
+        await sleep(50); // kept: "another topic reaches nobody here" needs time to pass
         expect(got[1]).to.have.length(2);
         unsubscribe[1]!();
         unsubscribe[2]!();
@@ -403,11 +405,11 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
         expect(await y.hit('k')).to.equal(0);
         const wait = await x.hit('k');
         expect(wait).to.be.within(1, 200);
-        await sleep(wait + 20);
+        await sleep(wait + 20); // kept: the rate window running out is what is tested
         expect(await y.retryAfterMs('k')).to.equal(0);
         expect(await y.hit('k')).to.equal(0);
         expect(await x.hit('k')).to.be.within(1, 200);
-        await sleep(450);
+        await sleep(450); // kept: as above
         expect(await x.retryAfterMs('k')).to.equal(0);
         expect(await Promise.all([x.hit('k'), y.hit('k'), x.hit('k')])).to.satisfy((waits: number[]) => waits.filter((w) => w === 0).length === 2);
       });

@@ -34,7 +34,7 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: nu
   const deadline = performance.now() + timeoutMs;
   while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
+    await sleep(25); // the poll interval of this condition wait
   }
 }
 
@@ -114,7 +114,7 @@ describe('RedisCoordination', () => {
       expect(await a.ask('session-x', { type: 'outputs' })).to.deep.equal({ kind: 'replied', value: 'from a' }); // held here: no Redis needed
       b.publish('calls', { type: 'ignored' });
       held?.release(); // lapses with the lease; must not throw
-      await sleep(TIMING.renewEveryMs * 2); // renewals fail meanwhile, quietly
+      await sleep(TIMING.renewEveryMs * 2); // kept: renewals fail meanwhile, quietly (real time must pass)
 
       await own.restart(); // empty, as a restarted Redis without persistence
       await eventually(() => a.healthy && b.healthy, 5000, 'both healthy again');

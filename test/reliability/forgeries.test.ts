@@ -8,10 +8,11 @@ import { silentLogger } from '../../src/logger.js';
 import { listen, type RunningServer } from '../../src/server.js';
 import type { Session } from '../../src/session/session.js';
 import { Stream } from '../../src/stream.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from '../support/server.js';
 import { EventReader } from '../support/sse.js';
 import { count, reportAfter, tally } from '../support/tally.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
 
 const counts = tally('forgeries');
@@ -198,7 +199,8 @@ describe('reliability: forgeries are refused and counted', function () {
       // Expired: the webhook's place and token are gone after connectTimeoutMs.
       const callD = sid('CA');
       const tokenD = await webhookToken(server, callD);
-      await sleep(1700);
+      // D's place expires with its token (one deadline); D's is the last place taken, so none left means it is gone.
+      await waitUntil(async () => (await server.stream.status()).reserved === 0, 5000, "D's place and token expired");
       const late = await streamWithToken(server, tokenD, callD);
       const lateCode = await closeCodeOrOpen(late);
       forged(lateCode === 1008, `token expired: ${lateCode}`);
@@ -227,7 +229,7 @@ describe('reliability: forgeries are refused and counted', function () {
       const callSid = sid('CA');
       const token = await webhookToken(server, callSid);
       const phone = await streamWithToken(server, token, callSid);
-      await sleep(100);
+      await waitUntil(() => sessions.some((s) => s.transport === 'telephone'), 2000, 'the phone session');
       const phoneSession = sessions.find((s) => s.transport === 'telephone')!;
 
       const post = (body: unknown, headers: Record<string, string> = {}, query = '') =>

@@ -5,8 +5,9 @@ import { EchoHandler } from '../../handlers/index.js';
 import type { Session } from '../../src/session/session.js';
 import { CrashWatch, candidateInit, fuzzRuns, deepNesting, hugeString, junkText, loopbackOnly, mangledSdp, randomBytes, truncated, wrongType } from '../support/fuzz.js';
 import { HealthyCall } from '../support/healthy-call.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from '../support/server.js';
 import { count, reportAfter, tally } from '../support/tally.js';
+import { waitUntil } from '../support/wait.js';
 import { TestPeer } from '../support/webrtc-peer.js';
 
 const counts = tally('fuzzing: HTTP');
@@ -183,8 +184,7 @@ describe('reliability: fuzzing the HTTP routes (fast-check)', function () {
 
   it('frees every place once the fuzzed offers and webhooks time out', async () => {
     // Fuzzed webhooks reserved places (2 s) and answered offers opened peers that never connect (2 s).
-    const deadline = performance.now() + 6000;
-    while ((await (await server.stream.status())).reserved > 2 && performance.now() < deadline) await sleep(100);
+    await waitUntil(async () => (await server.stream.status()).reserved <= 2, 6000, 'places freed').catch(() => undefined); // the expectation says what is left
     expect((await (await server.stream.status())).reserved, 'the healthy call and the live browser peer only').to.equal(2);
     count(counts, 'sessions survived', 2);
     await healthy.expectAlive(performance.now() - 1000);

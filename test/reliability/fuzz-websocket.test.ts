@@ -5,9 +5,10 @@ import WebSocket from 'ws';
 import { EchoHandler } from '../../handlers/index.js';
 import { CrashWatch, fuzzRuns, hugeString, junkText, randomBytes, token, wrongType } from '../support/fuzz.js';
 import { HealthyCall } from '../support/healthy-call.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from '../support/server.js';
 import { count, reportAfter, tally } from '../support/tally.js';
 import { postWebhook, sid } from '../support/twilio-call.js';
+import { waitUntil } from '../support/wait.js';
 
 const counts = tally('fuzzing: WebSockets');
 
@@ -151,8 +152,10 @@ describe('reliability: fuzzing the WebSocket protocols (fast-check)', function (
   afterEach(async () => {
     expect(crashes.rejections, 'unhandled rejections').to.deep.equal([]);
     // Every fuzzed session ended; only the healthy call holds a place.
-    const deadline = performance.now() + 3000;
-    while (((await server.stream.status()).total > 1 || (await (await server.stream.status())).reserved > 1) && performance.now() < deadline) await sleep(50);
+    await waitUntil(async () => {
+      const status = await server.stream.status();
+      return status.total <= 1 && status.reserved <= 1;
+    }, 3000, 'the fuzzed sessions ended').catch(() => undefined); // the expectations say what is left
     expect((await server.stream.status()).total, 'live sessions after the run').to.equal(1);
     expect((await (await server.stream.status())).reserved, 'places held after the run').to.equal(1);
   });

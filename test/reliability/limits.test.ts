@@ -3,9 +3,10 @@ import { expect } from 'chai';
 import twilio from 'twilio';
 import WebSocket from 'ws';
 import { EchoHandler } from '../../handlers/index.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from '../support/server.js';
 import { count, reportAfter, tally } from '../support/tally.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { sendPaced } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
 
 const counts = tally('limits');
@@ -117,11 +118,8 @@ describe('reliability: limits (slow clients, big bodies and messages, rate limit
     it('keeps live WebSocket sessions past the HTTP timeouts', async () => {
       const program = new AudioSocket(server.url);
       await program.start('long-call', { mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } });
-      const started = performance.now();
-      while (performance.now() - started < 2000) {
-        program.sendMedia(Buffer.alloc(160, 0x33));
-        await sleep(20);
-      }
+      // Two seconds of real-time audio: real time must pass for the HTTP timeouts to apply.
+      await sendPaced(100, () => program.sendMedia(Buffer.alloc(160, 0x33)));
       expect(program.ws.readyState).to.equal(WebSocket.OPEN);
       expect(program.media.length).to.be.greaterThan(80);
       program.close();

@@ -4,10 +4,11 @@ import twilio from 'twilio';
 import { EchoHandler } from '../../handlers/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { Session } from '../../src/session/session.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer } from '../support/server.js';
+import { AUTH_TOKEN, PUBLIC_URL, startTestServer } from '../support/server.js';
 import { EventReader } from '../support/sse.js';
 import { count, reportAfter, tally } from '../support/tally.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { waitUntil } from '../support/wait.js';
 import { TestPeer } from '../support/webrtc-peer.js';
 import { AudioSocket } from '../support/ws-client.js';
 
@@ -73,8 +74,9 @@ describe('security: no secret reaches the logs', function () {
       const answer = await peer.connect();
       secrets.set('WebRTC session secret', (answer.session as { secret: string }).secret);
       await peer.close();
-
-      await sleep(200);
+      // The browser's session ends (and logs its end) on the peer's close; the call's echo is back.
+      await waitUntil(() => sessions.some((s) => s.transport === 'webrtc' && s.isClosed), 3000, "the browser's session ended");
+      await call.waitFor(() => call.receivedAudio().length >= 10 * 160, 3000, "the call's echo");
       call.sendStop();
       await call.closed;
       program.close();

@@ -7,7 +7,8 @@ import type { PlayedEvent } from '../../src/session/types.js';
 interface Sent {
   at: number;
   ms: number;
-  first: number;
+  /** The id of each 20 ms frame in this send (its first byte: see `audio()`). */
+  frames: number[];
 }
 
 class RecordingSink implements PlaybackSink {
@@ -17,7 +18,8 @@ class RecordingSink implements PlaybackSink {
   constructor(private readonly clock: ManualClock) {}
   sendAudio(frame: AudioFrame): void {
     const bytes = frame.encoding === 'mulaw' ? frame.bytes : new Uint8Array(0);
-    this.sent.push({ at: this.clock.now(), ms: bytes.length / 8, first: bytes[0] ?? -1 });
+    const frames = Array.from({ length: Math.ceil(bytes.length / 160) }, (_, i) => bytes[i * 160]!);
+    this.sent.push({ at: this.clock.now(), ms: bytes.length / 8, frames });
   }
   clear(): void {
     this.clears++;
@@ -25,6 +27,15 @@ class RecordingSink implements PlaybackSink {
   sentMs(): number {
     return this.sent.reduce((n, s) => n + s.ms, 0);
   }
+  /** The ids of every frame sent, in the order they went out. */
+  frameIds(): number[] {
+    return this.sent.flatMap((s) => s.frames);
+  }
+}
+
+/** Frame ids `from`, `from + 1`, ... as `audio()` numbers them (one byte: they wrap at 256). */
+function ids(count: number, from = 0): number[] {
+  return Array.from({ length: count }, (_, i) => (from + i) % 256);
 }
 
 class MarkingSink extends RecordingSink {
@@ -60,6 +71,8 @@ describe('Playback (pacing on an injected clock)', () => {
       expect(s.ms).to.equal(20);
       expect(s.at).to.equal(1000 + 20 * (i + 1));
     });
+    // Every frame once, in the order queued.
+    expect(sink.frameIds()).to.deep.equal(ids(50));
   });
 
   it('keeps exactly one frame in flight with a 20 ms lead (the WebRTC setting)', () => {
@@ -79,6 +92,7 @@ describe('Playback (pacing on an injected clock)', () => {
     }
     clock.advance(600_000);
     expect(sink.sentMs()).to.equal(600_000);
+    expect(sink.frameIds()).to.deep.equal(ids(30_000));
     const last = sink.sent[sink.sent.length - 1]!;
     // The last frame leaves exactly lead-before its play time: start + 600 s - 160 ms.
     expect(last.at).to.equal(1000 + 600_000 - 160);
@@ -95,6 +109,9 @@ describe('Playback (pacing on an injected clock)', () => {
     clock.stall(500);
     clock.advance(0);
     expect(playback.lateCount).to.equal(1);
+    // Neither the burst nor the re-anchoring skips, repeats or reorders a frame.
+    clock.advance(1000);
+    expect(sink.frameIds()).to.deep.equal(ids(50));
   });
 
   it('holds a partial frame for one frame time, then pads it with silence', () => {
@@ -158,15 +175,20 @@ describe('Playback (pacing on an injected clock)', () => {
   });
 
   it('starts a new utterance after an interrupt and measures it from zero', () => {
-    const { clock, playback } = setup(20);
+    const { clock, sink, playback } = setup(20);
     playback.enqueue(audio(1000));
     clock.advance(100);
     playback.interrupt();
-    playback.enqueue(audio(400));
+    const beforeInterrupt = sink.frameIds().length;
+    playback.enqueue(audio(400, 100));
     clock.advance(200);
     const report = playback.interrupt();
     expect(report.playedMs).to.equal(200);
     expect(report.unplayedMs).to.equal(200);
+    // What was cut is gone: the new utterance starts with its own first frame, in order.
+    expect(sink.frameIds().slice(0, beforeInterrupt)).to.deep.equal(ids(beforeInterrupt));
+    // 200 ms played and one frame ahead (the 20 ms lead).
+    expect(sink.frameIds().slice(beforeInterrupt)).to.deep.equal(ids(11, 100));
   });
 
   it('drain() resolves once the far end has played everything', async () => {

@@ -25,6 +25,11 @@ class TunnelClient {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Public requests waiting for a socket to come free. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   close(): void {
     for (const socket of this.all) socket.destroy();
     this.listener.close();
@@ -104,6 +109,11 @@ export class FakeLocaltunnelServer {
   /** Sockets the client with this id holds open to the server now. */
   socketCount(id: string): number {
     return this.clients.get(id)?.all.size ?? 0;
+  }
+
+  /** Public requests to the tunnel at `publicUrl` waiting for one of its sockets to come free. */
+  waitingFor(publicUrl: string): number {
+    return this.clientFor(this.hostOf(publicUrl))?.waiting ?? 0;
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { EchoHandler } from '../../handlers/index.js';
 import type { StreamHandler } from '../../src/session/handler.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from '../support/server.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
+import { waitUntil } from '../support/wait.js';
 
 async function webhook(server: TestServer) {
   const callSid = sid('CA');
@@ -66,6 +67,12 @@ describe('telephone: bad input closes one socket, never the server', function ()
     { name: 'a start with a forged token', code: 1008, act: (c) => c.sendStart({ callstreamToken: 'forged' }) },
     { name: 'a start without streamSid', code: 1002, act: (c) => c.send({ event: 'start', start: {} }) },
     { name: 'an invalid dtmf digit', code: 1002, act: (c, p) => { c.sendStart(p); c.send({ event: 'dtmf', dtmf: { digit: 'x' } }); } },
+    { name: 'stop before start', code: 1002, act: (c) => c.sendStop() },
+    { name: 'a mark before start', code: 1002, act: (c) => c.send({ event: 'mark', streamSid: c.streamSid, mark: { name: 'm1' } }) },
+    { name: 'dtmf before start', code: 1002, act: (c) => c.sendDtmf('1') },
+    { name: 'a mark without a name', code: 1002, act: (c, p) => { c.sendStart(p); c.send({ event: 'mark', streamSid: c.streamSid, mark: {} }); } },
+    { name: 'media without media', code: 1002, act: (c, p) => { c.sendStart(p); c.send({ event: 'media', streamSid: c.streamSid }); } },
+    { name: 'a start message without start', code: 1002, act: (c) => c.send({ event: 'start', streamSid: c.streamSid }) },
   ];
 
   for (const { name, code, act } of cases) {
@@ -89,7 +96,7 @@ describe('telephone: bad input closes one socket, never the server', function ()
   it('refuses a call token used twice', async () => {
     const { call, parameters } = await openStream(server);
     call.sendStart(parameters);
-    await sleep(50);
+    await waitUntil(async () => (await server.stream.status()).active.telephone === 2, 2000, 'the first use of the token');
     const second = new TwilioMediaStream({ baseUrl: server.url, streamUrl: `wss://voice.example.test/telephone/handler`, authToken: AUTH_TOKEN });
     await second.opened;
     second.sendStart(parameters);
@@ -101,10 +108,9 @@ describe('telephone: bad input closes one socket, never the server', function ()
     const { call, parameters } = await openStream(server);
     call.sendStart(parameters);
     call.sendMedia(Buffer.alloc(160));
-    await sleep(50);
+    await call.waitFor(() => call.receivedAudio().length >= 160, 2000, 'the echo');
     call.destroy();
-    await sleep(100);
-    expect((await server.stream.status()).active.telephone).to.equal(1); // only the healthy call
+    await waitUntil(async () => (await server.stream.status()).active.telephone === 1, 2000, 'only the healthy call left');
   });
 
   it('answers a plain GET to the media endpoint with 426, not a crash', async () => {
@@ -151,7 +157,7 @@ describe('telephone: handler faults stay inside their session', function () {
     const handler: StreamHandler = {
       inputFormat: 'native',
       copy: () => handler,
-      receive: () => new Promise((resolve) => setTimeout(resolve, 200)),
+      receive: () => new Promise((resolve) => setTimeout(resolve, 200)), // the slow handler under test: real time
     };
     const server = await startTestServer(handler, { inboundBacklog: 10 });
     try {
@@ -160,8 +166,7 @@ describe('telephone: handler faults stay inside their session', function () {
       call.sendStart(parameters);
       const session = await sessionPromise;
       for (let i = 0; i < 100; i++) call.sendMedia(Buffer.alloc(160));
-      await call.waitFor(() => false, 300, '').catch(() => {});
-      expect(session.framesIn).to.equal(100);
+      await waitUntil(() => session.framesIn === 100, 3000, 'every frame at the session');
       expect(session.droppedInbound).to.be.at.least(85);
       call.close();
     } finally {

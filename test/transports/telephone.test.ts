@@ -6,9 +6,9 @@ import type { SessionContext, StreamHandler } from '../../src/session/handler.js
 import type { Session } from '../../src/session/session.js';
 import type { InterruptReport, PlayedEvent } from '../../src/session/types.js';
 import { expectRejection } from '../support/assert.js';
-import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from '../support/server.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
-import { sendPaced } from '../support/wait.js';
+import { sendPaced, waitUntil } from '../support/wait.js';
 
 /** μ-law frames whose content identifies them: frame i is a ramp starting at byte i. */
 function numberedFrames(count: number): Buffer[] {
@@ -129,14 +129,31 @@ describe('telephone: Twilio Media Streams end to end', function () {
     server = await startTestServer(handler);
     const { call } = await dial(server);
     const frames = numberedFrames(20);
+    // Neither the outbound track (when Twilio forks both) nor an empty payload is a frame of the caller.
+    call.send({ event: 'media', streamSid: call.streamSid, media: { track: 'outbound', payload: Buffer.alloc(160, 0x7f).toString('base64') } });
+    call.send({ event: 'media', streamSid: call.streamSid, media: { track: 'inbound', payload: '' } });
     for (const frame of frames) call.sendMedia(frame);
-    await sleep(200);
+    await waitUntil(() => got.length === frames.length, 3000, 'every frame at the handler');
     expect(Buffer.concat(got).equals(Buffer.concat(frames))).to.equal(true);
+  });
+
+  it('tells the handler who is calling: the webhook\'s facts, the start\'s ids, custom parameters without the call token', async () => {
+    server = await startTestServer(new EchoHandler(), { customParameters: (c) => ({ caller: c.from ?? '', callstreamToken: 'must not override' }) });
+    const sessionPromise = nextSession(server);
+    const { call, hook } = await dial(server, { From: '+15557654321', To: '+15550002222', Direction: 'outbound-api', CallerName: 'ADA L', AnsweredBy: 'human' });
+    expect(hook.parameters.callstreamToken).to.not.equal('must not override');
+    const session = await sessionPromise;
+    const facts = session.facts;
+    expect(facts).to.deep.include({ callSid: call.callSid, streamSid: call.streamSid, from: '+15557654321', to: '+15550002222', direction: 'outbound-api', callerName: 'ADA L', answeredBy: 'human', callStatus: 'in-progress' });
+    expect(facts.accountSid).to.match(/^AC/);
+    expect(facts.customParameters, 'the token stays out of the handler\'s facts').to.deep.equal({ caller: '+15557654321' });
+    call.close();
   });
 
   it('reports playback from marks; an interrupt sends clear and flushed marks are not counted as played', async () => {
     let report: InterruptReport | undefined;
     const played: PlayedEvent[] = [];
+    const digits: string[] = [];
     const handler: StreamHandler = {
       inputFormat: 'native',
       startUp(ctx: SessionContext) {
@@ -144,22 +161,24 @@ describe('telephone: Twilio Media Streams end to end', function () {
         ctx.send({ encoding: 'mulaw', sampleRate: 8000, bytes: new Uint8Array(8 * 2000).fill(0x55) });
       },
       onDtmf(digit: string, ctx: SessionContext) {
+        digits.push(digit);
         if (digit === '1') report = ctx.interrupt();
       },
     };
     server = await startTestServer(handler, { telephone: { markEveryMs: 100 } });
     const { call } = await dial(server);
-    await sleep(600);
-    expect(played.some((e) => e.basis === 'marks' && e.playedMs > 0)).to.equal(true);
+    await waitUntil(() => played.some((e) => e.basis === 'marks' && e.playedMs >= 300), 5000, '300 ms played, by marks');
     call.sendDtmf('1');
     await call.waitFor(() => call.clears === 1, 2000, 'clear');
-    await sleep(100);
+    // The marks flushed by the clear went back before this digit: once the handler has it, they were read.
+    call.sendDtmf('2');
+    await waitUntil(() => digits.includes('2'), 2000, 'the digit after the flushed marks');
     expect(report).to.not.equal(undefined);
     expect(report!.basis).to.equal('marks');
-    expect(report!.playedMs).to.be.within(300, 1000);
-    expect(report!.playedMs + report!.unplayedMs).to.equal(2000);
-    // Audio sent after the clear: nothing (the queue was dropped).
     const sentMs = call.receivedAudio().length / 8;
+    expect(report!.playedMs).to.be.at.least(300).and.at.most(sentMs);
+    expect(report!.playedMs + report!.unplayedMs).to.equal(2000);
+    // Audio sent after the clear: nothing (the queue was dropped); before it, no more than the lead ahead.
     expect(sentMs).to.be.lessThan(report!.playedMs + 400);
     // Marks that came back because of the clear did not move playback past what was heard.
     expect(call.marks.some((m) => !m.played)).to.equal(true);
@@ -173,7 +192,7 @@ describe('telephone: Twilio Media Streams end to end', function () {
     const { call } = await dial(server);
     call.sendDtmf('4');
     call.sendDtmf('#');
-    await sleep(100);
+    await waitUntil(() => digits.length >= 2, 2000, 'two digits');
     expect(digits).to.deep.equal(['4', '#']);
   });
 });
@@ -219,7 +238,7 @@ describe('telephone: signatures and limits', function () {
     expect(busy.body).to.contain('reason="busy"');
     first.call.sendStop();
     await first.call.closed;
-    await sleep(50);
+    await waitUntil(async () => (await server!.stream.status()).reserved === 0, 2000, 'the place given back');
     const again = await dial(server);
     again.call.close();
   });
@@ -230,7 +249,9 @@ describe('telephone: signatures and limits', function () {
     expect(hook.streamUrl).to.be.a('string');
     const busy = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: sid('CA') } });
     expect(busy.rejected).to.equal(true);
-    await sleep(300);
+    const reservedAt = performance.now();
+    await waitUntil(async () => (await server!.stream.status()).reserved === 0, 3000, 'the unconnected place given back');
+    expect(performance.now() - reservedAt, 'kept until the connect deadline (200 ms)').to.be.at.least(100);
     const later = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: sid('CA') } });
     expect(later.rejected).to.equal(false);
   });

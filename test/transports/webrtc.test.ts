@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { EchoHandler } from '../../handlers/index.js';
 import type { AudioFrame } from '../../src/audio/frame.js';
-import { mulawDecode } from '../../src/audio/mulaw.js';
 import { OpusCodec } from '../../src/audio/opus.js';
 import type { SessionContext, SessionFunction, StreamHandler } from '../../src/session/handler.js';
 import type { Session } from '../../src/session/session.js';
-import { dialTestServer, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { dialTestServer, startTestServer, type TestServer } from '../support/server.js';
+import { goertzel } from '../support/goertzel.js';
 import { TestPeer } from '../support/webrtc-peer.js';
 import { sendPaced, waitUntil } from '../support/wait.js';
 
@@ -154,8 +154,8 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
     const client = peer('send-mode', { direction: 'sendonly' });
     await client.connect();
     await sendPaced(25, (i) => client.sendFrame(tone48k(i)));
-    await sleep(200);
-    expect(heard.length).to.be.at.least(20);
+    await waitUntil(() => heard.length === 25, 3000, 'every frame at the handler');
+    // The handler answered each frame: had any answer been sent, the earlier ones would be here by now.
     expect(client.received).to.have.length(0);
   });
 
@@ -185,7 +185,6 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
     const order = [...Array(10).keys(), 11, 10, 12, 13, ...Array.from({ length: 15 }, (_, i) => 15 + i)];
     for (const index of order) {
       client.sendFrame(new Uint8Array(160).fill(index + 1), slots[index]);
-      await sleep(5);
     }
     await waitUntil(() => heard.length >= 30, 3000, '30 frames at the handler');
     const firstBytes = heard.map((f) => f[0]);
@@ -215,13 +214,22 @@ describe('webrtc: browsers as sessions (werift peers on loopback)', function () 
     const call = await dialTestServer(server!);
     await waitUntil(async () => (await server!.stream.status()).total === 2, 2000, 'both sessions');
     expect((await server.stream.status()).active).to.deep.equal({ telephone: 1, webrtc: 1, websocket: 0 });
+    // Each caller says something of its own: the browser a 440 Hz tone, the phone numbered frames.
+    const phoneFrames = Array.from({ length: 30 }, (_, i) => new Uint8Array(160).fill(0x20 + i));
     await sendPaced(30, (i) => {
       client.sendFrame(tone48k(i));
-      call.sendMedia(new Uint8Array(160).fill(0x33));
+      call.sendMedia(phoneFrames[i]!);
     });
-    await waitUntil(() => client.received.length >= 25 && call.receivedAudio().length >= 25 * 160, 3000, 'both echoes');
-    const phoneEcho = mulawDecode(call.receivedAudio());
-    expect(phoneEcho.length).to.be.at.least(25 * 160);
+    await waitUntil(() => client.received.length >= 30 && call.receivedAudio().length >= 30 * 160, 3000, 'both echoes');
+    // The phone hears its own bytes back, all of them, in order, and nothing of the browser's.
+    expect(call.receivedAudio().equals(Buffer.concat(phoneFrames))).to.equal(true);
+    // The browser hears its own tone: loud, at 440 Hz, not the phone's flat frames.
+    const decoder = new OpusCodec(48000);
+    const browserEcho = Int16Array.from(client.received.slice(5).flatMap((p) => Array.from(decoder.decode(p.payload))));
+    expect(rms(browserEcho)).to.be.greaterThan(2000);
+    const at440 = goertzel(browserEcho, 0, browserEcho.length, 440, 48000);
+    const at1000 = goertzel(browserEcho, 0, browserEcho.length, 1000, 48000);
+    expect(at440, 'the echo is the browser\'s 440 Hz tone').to.be.greaterThan(100 * at1000);
     call.close();
   });
 });

@@ -3,7 +3,7 @@ import { EchoHandler, PcmEchoHandler } from '../../handlers/index.js';
 import type { AudioFrame } from '../../src/audio/frame.js';
 import { CloseStream } from '../../src/session/emit.js';
 import type { SessionContext, StreamHandler } from '../../src/session/handler.js';
-import { sleep, startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { AudioSocket } from '../support/ws-client.js';
 
 describe('websocket: FastRTC\'s protocol with explicit formats', function () {
@@ -110,15 +110,24 @@ describe('websocket: FastRTC\'s protocol with explicit formats', function () {
     const client = socket();
     const t0 = performance.now();
     await client.start('paced');
-    await sleep(400);
-    const heardMs = client.receivedAudio().length / 8;
-    // 400 ms in, the client holds about 400 ms + the lead (100 ms): not the whole second.
-    expect(heardMs).to.be.within(350, 620);
+    await client.next(() => client.receivedAudio().length >= 400 * 8, 3000);
+    // Paced by the audio's duration: no audio arrives earlier than its end's play time less the lead
+    // (100 ms), counted from before the start (a loaded machine only makes it later). At once would fail.
+    let end = 0;
+    for (const { bytes, at } of client.media) {
+      end += bytes.length / 8;
+      expect(at - t0, `audio up to ${end} ms`).to.be.at.least(end - 100);
+    }
     client.send({ event: 'dtmf', dtmf: { digit: '1' } });
     await client.next((m) => m.event === 'clear');
-    await sleep(200);
-    expect(client.receivedAudio().length / 8).to.be.lessThan(heardMs + 150);
-    void t0;
+    // The interrupt dropped the queue: nothing is left to send, and nothing came after the clear.
+    const session = server.stream.directory.sessions()[0]!;
+    expect(session.queuedMs).to.equal(0);
+    client.send({ event: 'ping' });
+    await client.next((m) => m.event === 'pong');
+    const clear = client.messages.findIndex((m) => m.event === 'clear');
+    expect(client.messages.slice(clear).filter((m) => m.event === 'media')).to.deep.equal([]);
+    expect(client.receivedAudio().length / 8, 'less than the second queued was sent').to.be.lessThan(1000);
   });
 
   it('sends end_stream when the handler closes the stream, then closes', async () => {

@@ -8,9 +8,10 @@ import { LocalTunnel, validateSubdomain } from '../../tunnels/localtunnel.js';
 import type { OpenTunnel } from '../../tunnels/tunnel.js';
 import { ROOT, TSX_LOADER } from '../support/cli.js';
 import { FakeLocaltunnelServer } from '../support/localtunnel-server.js';
-import { AUTH_TOKEN, sleep, startTestServer, type TestServer } from '../support/server.js';
+import { AUTH_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
 import { rejection } from '../support/rejection.js';
+import { waitUntil } from '../support/wait.js';
 
 /** A loopback port nothing listens on. */
 async function deadPort(): Promise<number> {
@@ -80,7 +81,7 @@ describe('tunnels: localtunnel (the real client against a localtunnel-protocol s
       answered = true;
       return r;
     });
-    await sleep(400);
+    await waitUntil(() => lt.waitingFor(tunnel!.url) === 1, 3000, 'the webhook waiting at the tunnel server for a socket');
     expect(answered, 'no tunnel socket is free while both calls hold one').to.equal(false);
     first.call.close();
     expect((await third).status).to.equal(200);
@@ -136,8 +137,7 @@ describe('tunnels: localtunnel (the real client against a localtunnel-protocol s
     try {
       const error = await rejection(new LocalTunnel({ host: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, startTimeoutMs: 500 }).open(1));
       expect(error.code).to.equal('TUNNEL_ERROR');
-      for (let i = 0; i < 50 && sockets.size > 0; i++) await sleep(20);
-      expect(sockets.size, 'the abandoned request is closed').to.equal(0);
+      await waitUntil(() => sockets.size === 0, 1000, 'the abandoned request closed');
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));

@@ -5,7 +5,8 @@ import type { TwilioClient } from '../../src/twilio/client.js';
 import { twilioIceServers, twilioRtcConfiguration } from '../../src/twilio/ice-servers.js';
 import { type Coturn, startCoturn } from '../support/coturn.js';
 import { FakeTwilioApi } from '../support/fake-twilio.js';
-import { sleep, startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { sendPaced, waitUntil } from '../support/wait.js';
 import { TestPeer } from '../support/webrtc-peer.js';
 
 describe('twilio: TURN relays from the Network Traversal Service', function () {
@@ -88,12 +89,8 @@ describe('twilio: TURN relays from the Network Traversal Service', function () {
       await peer.connect();
       expect(peer.selectedPair()?.local, `the nominated pair uses the relay; coturn log: ${await turn.log()}`).to.equal('relay');
       const frames = Array.from({ length: 50 }, (_, i) => new Uint8Array(160).fill(0x10 + i));
-      for (const frame of frames) {
-        peer.sendFrame(frame);
-        await sleep(20);
-      }
-      for (let i = 0; i < 100 && peer.received.length < 50; i++) await sleep(20);
-      expect(peer.received.length).to.be.at.least(50);
+      await sendPaced(frames.length, (i) => peer!.sendFrame(frames[i]!));
+      await waitUntil(() => peer!.received.length >= 50, 2000, 'the echo through the relay');
       expect(Buffer.concat(peer.received.map((p) => p.payload)).subarray(0, 50 * 160).equals(Buffer.concat(frames))).to.equal(true);
     });
   });

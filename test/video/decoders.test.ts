@@ -67,7 +67,7 @@ describe('video decoders: vpxdec and ffmpeg behind the same codec', function () 
       const decoder = codec.createDecoder((frame) => frames.push(frame), () => {});
       try {
         for (let i = 0; i < 15; i++) if (i !== 3) decoder.decode(gop[i]!, i * 3000);
-        await new Promise((resolve) => setTimeout(resolve, 700));
+        await new Promise((resolve) => setTimeout(resolve, 700)); // kept: the decoder outputs nothing after the loss, so only time tells it has read frames 4-14
         decoder.decode(gop[15]!, 15 * 3000);
         decoder.decode(gop[15]!, 16 * 3000); // pushes the keyframe out of a decoder that holds one back
         await waitUntil(() => frames.some((f) => f.timestamp >= 15 * 3000), 3000, `the keyframe out of ${codec.name}`);

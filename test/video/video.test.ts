@@ -11,7 +11,7 @@ import { vp8KeyframeSize } from '../../src/video/ivf.js';
 import { AUTH_TOKEN, PUBLIC_URL, sleep, startTestServer, type TestServer } from '../support/server.js';
 import { postWebhook, sid } from '../support/twilio-call.js';
 import { decodeClip, makeClip, planeMeans, VideoTestPeer } from '../support/video.js';
-import { waitUntil } from '../support/wait.js';
+import { sendPaced, waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
 
 /** Codec processes of this process: ffmpeg, and vpxdec where it decodes. */
@@ -80,14 +80,14 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
   it('drops frames for a slow handler instead of queueing them (memory stays flat)', async () => {
     const sessions: Session[] = [];
     server = await startTestServer(async (frame: VideoFrame) => {
-      await sleep(150);
+      await sleep(150); // the slow handler under test: real time
       return frame;
     }, { modality: 'video' });
     server.stream.on('session', (s) => sessions.push(s));
     const client = peer('slow');
     await client.connect();
     await client.play(makeClip({ width: WIDTH, height: HEIGHT, frames: 30 }), 60);
-    await sleep(300);
+    await waitUntil(() => (sessions[0]?.videoStats?.received ?? 0) >= 50, 3000, '50 frames at the session');
     const stats = sessions[0]!.videoStats!;
     expect(stats.received).to.be.at.least(50);
     expect(stats.processed).to.be.at.most(18);
@@ -118,10 +118,7 @@ describe('video: frame handlers over WebRTC (VP8 through ffmpeg)', function () {
     const { OpusCodec } = await import('../../src/audio/opus.js');
     const { RtpHeader, RtpPacket } = await import('werift');
     const opus = new OpusCodec();
-    for (let i = 0; i < 50; i++) {
-      client.audio.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: i, timestamp: i * 960, payloadType: 111 }), Buffer.from(opus.encode(new Int16Array(960)))));
-      await sleep(20);
-    }
+    await sendPaced(50, (i) => client.audio.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: i, timestamp: i * 960, payloadType: 111 }), Buffer.from(opus.encode(new Int16Array(960))))));
     await playing;
     await waitUntil(() => videoFrames >= 10 && audioFrames >= 30, 5000, 'both tracks');
     expect((await server.stream.status()).active.webrtc).to.equal(1);
