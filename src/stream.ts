@@ -17,6 +17,7 @@ import { normalizePublicUrl, type ResolvedOptions, resolveOptions, type StreamOp
 import { type OutputEvent, OutputFeeds } from './outputs/output-feeds.js';
 import { SessionRecorder } from './recording/recorder.js';
 import { mountRoutes } from './routes.js';
+import { Rooms, type StreamRooms } from './rooms/rooms.js';
 import type { AudioHandler, VideoFunction } from './session/handler.js';
 import { type CallControl, Session } from './session/session.js';
 import type { TransportKind } from './session/types.js';
@@ -82,6 +83,9 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   readonly outputs: OutputFeeds;
   /** @internal */
   readonly calls: PhoneCalls;
+  /** Rooms: sessions of any transport that hear each other (`ctx.join()`); list, look at and close them here. */
+  readonly rooms: StreamRooms;
+  private readonly roomRegistry: Rooms;
   private shuttingDown = false;
   private page: Middleware | undefined;
   private mountPrefix = '';
@@ -127,6 +131,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       await session.hangUp();
       return null;
     });
+    this.rooms = this.roomRegistry = new Rooms(this, options.rooms);
   }
 
   /**
@@ -286,6 +291,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       aheadMs: options.aheadMs,
       inputs: defaultInputs(options.additionalInputs),
       observer: this.metrics.observer(opening.link.kind),
+      rooms: this.roomRegistry,
     });
     this.directory.add(session, opening.keys);
     this.metrics.sessionOpened(session.transport);
@@ -316,6 +322,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       for (const session of live) session.end('server_shutdown', 'The server is shutting down.');
       await allEnded;
     }
+    this.roomRegistry.closeAll('shutdown');
     await this.calls.close();
     this.webrtc.closeAll('The server is shutting down.');
     await this.coordination.close();
