@@ -101,11 +101,11 @@ export class Participant {
   /** Takes this tick's voice and announcement; key tones are left out. Returns a speaking change. */
   take(now: number, sampleRate: number): boolean | undefined {
     let voice = this.voice.take(this.frame);
-    if (voice && (now < this.mutedUntil || hasDtmfTone(this.frame, sampleRate))) {
-      if (now >= this.mutedUntil) this.dtmfFrames++;
+    if (voice && hasDtmfTone(this.frame, sampleRate)) {
+      this.dtmfFrames++;
       this.mutedUntil = Math.max(this.mutedUntil, now + DTMF_HANG_MS);
-      voice = false;
     }
+    if (voice && now < this.mutedUntil) voice = false;
     this.hasVoice = voice;
     const next = this.announcedHead < this.announced.length ? this.announced[this.announcedHead++] : undefined;
     if (this.announcedHead === this.announced.length) {
