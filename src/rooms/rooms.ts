@@ -154,7 +154,11 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
   private async create(name: string, options: JoinOptions): Promise<Room> {
     const maxParticipants = options.maxParticipants ?? this.settings.maxParticipants;
     const sampleRate = options.sampleRate ?? this.settings.sampleRate;
-    checkRoomsOptions({ maxParticipants, sampleRate });
+    try {
+      checkRoomsOptions({ maxParticipants, sampleRate });
+    } catch (error) {
+      throw new CallstreamError('BAD_REQUEST', (error as Error).message.replace('rooms.', 'join options: '));
+    }
     const claimed = await this.runtime.directory.claim(KEY_PREFIX + name);
     if (!claimed) throw new CallstreamError('UNSUPPORTED', `Room "${name}" is mixed by another instance.`);
     const room = new Room({ name, sampleRate, maxParticipants, clock: this.runtime.clock, logger: this.log, instanceId: this.runtime.coordination.instanceId });
