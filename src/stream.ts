@@ -16,6 +16,7 @@ import { StreamMetrics } from './metrics/stream-metrics.js';
 import { normalizePublicUrl, type ResolvedOptions, resolveOptions, type StreamOptions } from './options.js';
 import { type OutputEvent, OutputFeeds } from './outputs/output-feeds.js';
 import { SessionRecorder } from './recording/recorder.js';
+import { RoomRecorder } from './recording/room-recorder.js';
 import { mountRoutes } from './routes.js';
 import { Rooms, type StreamRooms } from './rooms/rooms.js';
 import type { AudioHandler, VideoFunction } from './session/handler.js';
@@ -132,6 +133,13 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       return null;
     });
     this.rooms = this.roomRegistry = new Rooms(this, options.rooms);
+    const record = this.options.record;
+    if (record) {
+      this.roomRegistry.onRoom = (room) => {
+        const recorder = new RoomRecorder(room, record);
+        room.recording = { file: recorder.file, finished: recorder.finished.catch((error: unknown) => room.log.error({ err: error }, 'room recording could not be finished')) };
+      };
+    }
   }
 
   /**

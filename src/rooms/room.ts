@@ -33,6 +33,8 @@ export interface RoomInfo {
   createdAt: number;
   /** The instance that mixes it. */
   instanceId: string;
+  /** Its recording (the Stream's `record` option), when there is one. */
+  recording?: string;
 }
 
 export interface RoomSettings {
@@ -58,6 +60,8 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
   readonly maxParticipants: number;
   readonly createdAt = Date.now();
   readonly log: Logger;
+  /** Its WAV file (mono, the whole mix) when the Stream records; `finished` resolves once it is closed. */
+  recording: { file: string; finished: Promise<void> } | undefined;
   /** Ticks run, and ticks skipped because the event loop was too late for them. */
   ticks = 0;
   skippedTicks = 0;
@@ -97,7 +101,9 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
   }
 
   info(): RoomInfo {
-    return { name: this.name, sampleRate: this.format.sampleRate, maxParticipants: this.maxParticipants, participants: this.list(), createdAt: this.createdAt, instanceId: this.settings.instanceId };
+    const info: RoomInfo = { name: this.name, sampleRate: this.format.sampleRate, maxParticipants: this.maxParticipants, participants: this.list(), createdAt: this.createdAt, instanceId: this.settings.instanceId };
+    if (this.recording) info.recording = this.recording.file;
+    return info;
   }
 
   has(id: string): boolean {
