@@ -60,6 +60,8 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
   readonly maxParticipants: number;
   readonly createdAt = Date.now();
   readonly log: Logger;
+  /** Called after each tick (a cluster's forwarding to other instances sends what the tick made). */
+  afterTick: (() => void) | undefined;
   /** Its WAV file (mono, the whole mix) when the Stream records; `finished` resolves once it is closed. */
   recording: { file: string; finished: Promise<void> } | undefined;
   /** Ticks run, and ticks skipped because the event loop was too late for them. */
@@ -208,7 +210,10 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     }
     while (this.next <= now && !this.closed) {
       if (now - this.next > MAX_LATE_MS) this.skip();
-      else this.tick(now);
+      else {
+        this.tick(now);
+        this.afterTick?.();
+      }
       this.next += FRAME_MS;
     }
     if (!this.closed) this.schedule();

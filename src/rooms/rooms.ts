@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Coordination } from '../coordination/coordination.js';
+import type { BusMessage, Coordination } from '../coordination/coordination.js';
 import type { SessionDirectory } from '../coordination/session-directory.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -7,6 +7,9 @@ import type { JoinOptions, LeaveReason, ParticipantInfo, RoomAccess, RoomCloseRe
 import type { Session } from '../session/session.js';
 import { Membership, type RoomConnection } from './membership.js';
 import { Room, type RoomInfo } from './room.js';
+import { RemoteEndpoint, RoomHost } from './room-host.js';
+import { RoomRelay } from './room-relay.js';
+import { type JoinRequest, mediaTopic, readRoomMessage, type RoomHello, roomKey } from './room-wire.js';
 
 /** Limits and defaults of a Stream's rooms (the `rooms` option). */
 export interface RoomsOptions {
@@ -38,7 +41,9 @@ export interface StreamRooms {
 
 const NAME = /^[\w.:@+-]{1,100}$/;
 const RATES = new Set([8000, 16000, 24000, 48000]);
-const KEY_PREFIX = 'room:';
+const KEY_PREFIX = roomKey('');
+const TRANSPORTS = new Set(['telephone', 'webrtc', 'websocket']);
+const LEAVE_REASONS = new Set(['left', 'ended', 'moved', 'closed', 'lost']);
 
 export function checkRoomsOptions(options: RoomsOptions = {}): Required<RoomsOptions> {
   const out = { maxParticipants: options.maxParticipants ?? 10, maxRooms: options.maxRooms ?? 100, sampleRate: options.sampleRate ?? 16000 };
@@ -56,7 +61,12 @@ export function checkRoomsOptions(options: RoomsOptions = {}): Required<RoomsOpt
  */
 export class Rooms implements RoomAccess<Session>, StreamRooms {
   private readonly hosted = new Map<string, Room>();
-  private readonly opening = new Map<string, Promise<Room>>();
+  /** Hosted rooms with participants on other instances: what serves them. */
+  private readonly hosts = new Map<string, RoomHost>();
+  /** Rooms mixed on other instances that participants of this one are in. */
+  private readonly relays = new Map<string, RoomRelay>();
+  private readonly opening = new Map<string, Promise<RoomConnection>>();
+  private unsubscribe: (() => void) | undefined;
   private readonly memberships = new Map<string, Membership>();
   private readonly tracked = new WeakSet<Session>();
   private readonly settings: Required<RoomsOptions>;
@@ -68,14 +78,22 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
   ) {
     this.settings = checkRoomsOptions(options);
     this.log = runtime.logger.child({ component: 'rooms' });
-    runtime.directory.handlePrefix(KEY_PREFIX, (key, message) => this.answer(key.slice(KEY_PREFIX.length), message.type));
+    runtime.directory.handlePrefix(KEY_PREFIX, (key, message) => this.answer(key.slice(KEY_PREFIX.length), message));
   }
 
   /** Called with every room this instance starts mixing (recordings hook in here). */
   onRoom: ((room: Room) => void) | undefined;
 
   list(): RoomInfo[] {
-    return [...this.hosted.values()].map((room) => room.info());
+    const relayed = [...this.relays.values()].map((relay) => ({
+      name: relay.name,
+      sampleRate: relay.format.sampleRate,
+      maxParticipants: relay.maxParticipants,
+      participants: relay.list(),
+      createdAt: relay.createdAt,
+      instanceId: relay.hostInstanceId,
+    }));
+    return [...[...this.hosted.values()].map((room) => room.info()), ...relayed];
   }
 
   get(name: string): Room | undefined {
@@ -96,6 +114,8 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
   /** Closes every room this instance mixes (the Stream is shutting down). */
   closeAll(reason: RoomCloseReason): void {
     for (const room of [...this.hosted.values()]) room.close(reason);
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   async join(session: Session, name: string, options: JoinOptions = {}): Promise<RoomHandle> {
@@ -136,22 +156,46 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     membership.connection.remove(session.id, reason);
   }
 
-  /** The room `name`: mixed here already, created here, or (with `create: false`) ROOM_NOT_FOUND. */
+  /**
+   * The room `name`: mixed here already, relayed here already, created here (its name claimed
+   * deployment-wide), or mixed by the instance that holds its name (a relay). Rejects ROOM_NOT_FOUND
+   * when it exists nowhere and `create` is false, ROOM_LIMIT at `maxRooms`.
+   */
   private async open(name: string, options: JoinOptions): Promise<RoomConnection> {
-    const hosted = this.hosted.get(name);
-    if (hosted && !hosted.closed) return hosted;
+    const here = this.hosted.get(name) ?? this.relays.get(name);
+    if (here) return here;
     const pending = this.opening.get(name);
     if (pending) return pending;
-    if (options.create === false) throw new CallstreamError('ROOM_NOT_FOUND', `There is no room "${name}".`, { hint: 'Join with create: true (the default) to create it.' });
-    if (this.hosted.size >= this.settings.maxRooms) {
+    if (this.hosted.size + this.relays.size >= this.settings.maxRooms) {
       throw new CallstreamError('ROOM_LIMIT', `This instance already has ${this.settings.maxRooms} rooms (rooms.maxRooms).`);
     }
-    const opening = this.create(name, options).finally(() => this.opening.delete(name));
+    const opening = this.reach(name, options).finally(() => this.opening.delete(name));
     this.opening.set(name, opening);
     return opening;
   }
 
-  private async create(name: string, options: JoinOptions): Promise<Room> {
+  private async reach(name: string, options: JoinOptions): Promise<RoomConnection> {
+    // Two tries: a room may close elsewhere between a refused claim and the question to its holder.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (options.create !== false) {
+        const room = await this.create(name, options);
+        if (room) return room;
+      }
+      const relay = await RoomRelay.open(name, this.runtime.coordination, this.runtime.clock, this.log, (done) => {
+        if (this.relays.get(name) === done) this.relays.delete(name);
+      });
+      if (relay) {
+        this.listenToRooms();
+        this.relays.set(name, relay);
+        return relay;
+      }
+      if (options.create === false) break;
+    }
+    throw new CallstreamError('ROOM_NOT_FOUND', `There is no room "${name}".`, { hint: 'Join with create: true (the default) to create it.' });
+  }
+
+  /** Creates the room here, unless another instance holds its name (undefined). */
+  private async create(name: string, options: JoinOptions): Promise<Room | undefined> {
     const maxParticipants = options.maxParticipants ?? this.settings.maxParticipants;
     const sampleRate = options.sampleRate ?? this.settings.sampleRate;
     try {
@@ -159,13 +203,14 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     } catch (error) {
       throw new CallstreamError('BAD_REQUEST', (error as Error).message.replace('rooms.', 'join options: '));
     }
-    const claimed = await this.runtime.directory.claim(KEY_PREFIX + name);
-    if (!claimed) throw new CallstreamError('UNSUPPORTED', `Room "${name}" is mixed by another instance.`);
+    const claimed = await this.runtime.directory.claim(roomKey(name));
+    if (!claimed) return undefined;
     const room = new Room({ name, sampleRate, maxParticipants, clock: this.runtime.clock, logger: this.log, instanceId: this.runtime.coordination.instanceId });
     this.hosted.set(name, room);
     room.once('close', () => {
       if (this.hosted.get(name) === room) this.hosted.delete(name);
-      this.runtime.directory.unclaim(KEY_PREFIX + name);
+      this.hosts.delete(name);
+      this.runtime.directory.unclaim(roomKey(name));
     });
     this.log.info({ room: name, sampleRate, maxParticipants }, 'room: created');
     this.onRoom?.(room);
@@ -177,16 +222,58 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     if (this.memberships.get(membership.info.id) === membership) this.memberships.delete(membership.info.id);
   }
 
-  /** Messages about a room this instance mixes, from other instances. */
-  private answer(name: string, type: string): unknown {
+  /** Questions about a room this instance mixes, from the instances relaying it. */
+  private answer(name: string, message: BusMessage): unknown {
     const room = this.hosted.get(name);
     if (!room) throw new CallstreamError('ROOM_NOT_FOUND', `There is no room "${name.slice(0, 100)}".`);
-    if (type === 'room.close') {
-      room.close('closed');
-      return true;
+    switch (message.type) {
+      case 'room.hello':
+        return { sampleRate: room.format.sampleRate, maxParticipants: room.maxParticipants, instanceId: this.runtime.coordination.instanceId, createdAt: room.createdAt } satisfies RoomHello;
+      case 'room.join': {
+        const { participant, from } = message as unknown as JoinRequest;
+        const info = remoteParticipant(participant);
+        if (!info || typeof from !== 'string') throw new CallstreamError('BAD_REQUEST', 'A room.join without a participant.');
+        room.add(info, this.hostOf(room).endpoint(info.id, from), from);
+        return room.list();
+      }
+      case 'room.leave': {
+        const reason = LEAVE_REASONS.has(message.reason as string) ? (message.reason as LeaveReason) : 'left';
+        return typeof message.id === 'string' && room.remove(message.id, reason);
+      }
+      case 'room.listen': {
+        const endpoint = typeof message.id === 'string' ? room.get(message.id)?.endpoint : undefined;
+        if (endpoint instanceof RemoteEndpoint) endpoint.wantsMix = message.wantsMix === true;
+        return true;
+      }
+      case 'room.close':
+        room.close('closed');
+        return true;
+      case 'room.info':
+        return room.info();
+      default:
+        throw new CallstreamError('BAD_REQUEST', `Unknown room message "${String(message.type).slice(0, 40)}".`);
     }
-    if (type === 'room.info') return room.info();
-    throw new CallstreamError('BAD_REQUEST', `Unknown room message "${type.slice(0, 40)}".`);
+  }
+
+  /** What serves a hosted room's participants on other instances (made with the first of them). */
+  private hostOf(room: Room): RoomHost {
+    let host = this.hosts.get(room.name);
+    if (!host) {
+      this.listenToRooms();
+      host = new RoomHost(room, (topic, message) => this.runtime.coordination.publish(topic, message), this.runtime.clock);
+      this.hosts.set(room.name, host);
+    }
+    return host;
+  }
+
+  /** This instance's room topic: media of the rooms it mixes for others, and of those it relays. */
+  private listenToRooms(): void {
+    this.unsubscribe ??= this.runtime.coordination.subscribe(mediaTopic(this.runtime.coordination.instanceId), (message) => {
+      const read = readRoomMessage(message);
+      if (!read) return;
+      if (read.type === 'room.mix' || read.type === 'room.notice') this.relays.get(read.room)?.receive(read);
+      else this.hosts.get(read.room)?.receive(read);
+    });
   }
 
   private labelFor(session: Session, label: string | undefined): string {
@@ -196,4 +283,14 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     }
     return label.trim();
   }
+}
+
+/** A participant described by another instance, checked. */
+function remoteParticipant(value: unknown): ParticipantInfo | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const p = value as Record<string, unknown>;
+  if (typeof p.id !== 'string' || p.id.length === 0 || p.id.length > 128) return undefined;
+  if (typeof p.transport !== 'string' || !TRANSPORTS.has(p.transport)) return undefined;
+  if (typeof p.label !== 'string' || p.label.length > 64) return undefined;
+  return { id: p.id, transport: p.transport as ParticipantInfo['transport'], label: p.label, joinedAt: typeof p.joinedAt === 'number' ? p.joinedAt : Date.now(), speaking: false };
 }
