@@ -89,6 +89,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   private readonly roomRegistry: Rooms;
   private shuttingDown = false;
   private page: Middleware | undefined;
+  private readonly extraPages = new Map<string, Middleware>();
   private mountPrefix = '';
   private mountedAt: string | undefined;
   private started: Promise<void> | undefined;
@@ -209,6 +210,24 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
 
   set ui(page: Middleware) {
     this.page = page;
+  }
+
+  /**
+   * Serves `page` at `{path}/{name}` and everything below it (`{path}/{name}/...`), any method,
+   * behind `authorize` and with the built-in page's security headers (its Content-Security-Policy
+   * forbids inline script). A handler's own page, such as the desk demo's. Add pages before `mount()`.
+   */
+  addPage(name: string, page: Middleware): void {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || RESERVED_PAGES.has(name)) {
+      throw new CallstreamError('CONFIG_ERROR', `addPage(): "${name}" is not a free page name (lower-case letters, digits and "-"; not ${[...RESERVED_PAGES].join(', ')}).`);
+    }
+    if (this.mountedAt !== undefined) throw new CallstreamError('CONFIG_ERROR', 'addPage() comes before mount().');
+    this.extraPages.set(name, page);
+  }
+
+  /** @internal Pages added with addPage(), for the routes. */
+  get pages(): ReadonlyMap<string, Middleware> {
+    return this.extraPages;
   }
 
   /**
@@ -336,6 +355,9 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     await this.coordination.close();
   }
 }
+
+/** The first path segments the Stream's own routes use. */
+const RESERVED_PAGES = new Set(['telephone', 'webrtc', 'websocket', 'v1', 'static', 'input_hook', 'outputs', 'status', 'health', 'metrics']);
 
 /** How long a session of each transport may take from opening to connected media. */
 function connectDeadline(options: ResolvedOptions, transport: TransportKind): number {
