@@ -60,7 +60,7 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
   readonly maxParticipants: number;
   readonly createdAt = Date.now();
   readonly log: Logger;
-  /** Called after each tick (a cluster's forwarding to other instances sends what the tick made). */
+  /** @internal Called after each tick (a cluster's forwarding to other instances sends what the tick made). */
   afterTick: (() => void) | undefined;
   /** Its WAV file (mono, the whole mix) when the Stream records; `finished` resolves once it is closed. */
   recording: { file: string; finished: Promise<void> } | undefined;
@@ -77,6 +77,7 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
   private timer: TimerHandle | undefined;
   private closedWith: RoomCloseReason | undefined;
 
+  /** @internal */
   constructor(private readonly settings: RoomSettings) {
     super();
     this.name = settings.name;
@@ -108,11 +109,12 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     return info;
   }
 
+  /** @internal */
   has(id: string): boolean {
     return this.participants.has(id);
   }
 
-  /** Adds a participant; the others hear it from the next tick. Throws ROOM_FULL. */
+  /** @internal Adds a participant; the others hear it from the next tick. Throws ROOM_FULL. */
   add(info: ParticipantInfo, endpoint: ParticipantEndpoint, instanceId?: string): Participant {
     if (this.closed) throw new CallstreamError('ROOM_NOT_FOUND', `Room "${this.name}" is closed.`);
     if (this.participants.has(info.id)) throw new CallstreamError('BAD_REQUEST', `Session ${info.id} is already in room "${this.name}".`);
@@ -128,7 +130,7 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     return participant;
   }
 
-  /** Removes a participant (the others stop hearing it at once). The last one out closes the room. */
+  /** @internal Removes a participant (the others stop hearing it at once). The last one out closes the room. */
   remove(id: string, reason: LeaveReason): boolean {
     const participant = this.participants.get(id);
     if (!participant) return false;
@@ -140,11 +142,12 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     return true;
   }
 
+  /** @internal */
   get(id: string): Participant | undefined {
     return this.participants.get(id);
   }
 
-  /** Voice of a participant, already PCM at the room's rate. */
+  /** @internal Voice of a participant, already PCM at the room's rate. */
   voice(id: string, samples: Int16Array): void {
     const participant = this.participants.get(id);
     if (!participant) return;
@@ -152,20 +155,22 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     participant.lastHeard = this.clock.now();
   }
 
-  /** Audio a participant's handler sends to the whole room. */
+  /** @internal Audio a participant's handler sends to the whole room. */
   announce(id: string, frame: AudioFrame): void {
     this.participants.get(id)?.announce(frame);
   }
 
+  /** @internal */
   announcedMs(id: string): number {
     return this.participants.get(id)?.announcedMs ?? 0;
   }
 
+  /** @internal */
   muteFor(id: string, ms: number): void {
     this.participants.get(id)?.muteFor(ms, this.clock.now());
   }
 
-  /** Endpoints here are asked each tick whether they want the whole mix: nothing to record. */
+  /** @internal Endpoints here are asked each tick whether they want the whole mix: nothing to record. */
   listen(): void {}
 
   /** Closes the room: every participant is told and let go, the mix clock stops. */
@@ -182,7 +187,7 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     this.removeAllListeners();
   }
 
-  /** Clock milliseconds since the mix clock started, and the ticks it ran (for drift checks). */
+  /** @internal When the mix clock started, and the ticks it ran and skipped (for recordings and drift checks). */
   clockState(): { startedAt: number; ticks: number; skippedTicks: number } {
     return { startedAt: this.startedAt, ticks: this.ticks, skippedTicks: this.skippedTicks };
   }

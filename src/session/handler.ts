@@ -78,7 +78,7 @@ export interface SessionContext {
    * Joins the room `name` (created unless `options.create` is false), leaving any room this session
    * is in. The participant then hears the others' mix besides this handler's own audio; the handler
    * still gets its audio, and speaks to the whole room with the returned handle's `send()`. Rejects
-   * with ROOM_FULL, ROOM_NOT_FOUND, ROOM_LIMIT or BAD_REQUEST (a bad name) ([Rooms](docs/rooms.md)).
+   * with ROOM_FULL, ROOM_NOT_FOUND, ROOM_LIMIT or BAD_REQUEST (a bad name). See docs/rooms.md.
    */
   join(name: string, options?: JoinOptions): Promise<RoomHandle>;
   /** Leaves the room this session is in (nothing when it is in none). */

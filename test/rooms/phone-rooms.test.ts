@@ -84,3 +84,54 @@ describe('rooms: recording', function () {
     }
   });
 });
+
+describe('rooms: what a handler says, and what it hears of the room', function () {
+  this.timeout(30000);
+
+  it('ctx.send() reaches its own caller alone, room.send() the whole room, and the mix event carries every voice', async () => {
+    const mixes: Int16Array[] = [];
+    let first = true;
+    const handler = (ctx: SessionContext) => {
+      const speaker = first;
+      first = false;
+      void ctx.join('talk', { sampleRate: 8000 }).then((room) => {
+        if (!speaker) return;
+        room.on('mix', (frame) => mixes.push(frame.samples));
+        room.on('join', () => {
+          // To its own caller alone: 1800 Hz. To the whole room: 1400 Hz. Both a second long.
+          ctx.send({ encoding: 'pcm16', sampleRate: 8000, samples: Int16Array.from({ length: 8000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 1800 * i) / 8000))) });
+          room.send({ encoding: 'pcm16', sampleRate: 16000, samples: Int16Array.from({ length: 16000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 1400 * i) / 16000))) });
+        });
+      });
+    };
+    handler.inputFormat = 'native' as const;
+    const server = await startTestServer(handler);
+    try {
+      const a = await dialTestServer(server);
+      await waitUntil(() => server.stream.rooms.get('talk')?.size === 1, 3000, 'A in the room');
+      const b = await dialTestServer(server);
+      await sendPaced(40, (i) => {
+        a.sendMedia(mulawToneFrame(600, i));
+        b.sendMedia(mulawToneFrame(1000, i));
+      });
+      const atA = toneLevels(lastMs(decodeMulaw(a.receivedAudio()), 8000, 600), 8000, [1000, 1400, 1800]);
+      const atB = toneLevels(lastMs(decodeMulaw(b.receivedAudio()), 8000, 600), 8000, [600, 1400, 1800]);
+      expect(atA[1800], 'A hears what its handler said to it').to.be.above(1500);
+      expect(atA[1400], 'A hears what its handler said to the room').to.be.above(1500);
+      expect(atA[1000], 'A hears B meanwhile').to.be.above(1500);
+      expect(atB[1400], 'B hears what A\'s handler said to the room').to.be.above(1500);
+      expect(atB[600], 'B hears A').to.be.above(1500);
+      expect(atB[1800], 'B does not hear what A\'s handler said to A alone').to.be.below(50);
+      const mix = new Int16Array(mixes.slice(-25).flatMap((f) => [...f]));
+      const inMix = toneLevels(mix, 8000, [600, 1000, 1400, 1800]);
+      expect(inMix[600]).to.be.above(1500);
+      expect(inMix[1000]).to.be.above(1500);
+      expect(inMix[1400]).to.be.above(1500);
+      expect(inMix[1800], 'ctx.send() is not in the room').to.be.below(50);
+      a.close();
+      b.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
