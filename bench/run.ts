@@ -15,6 +15,7 @@ const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   vad: async () => (await import('./vad.js')).vadScenario,
   video: async () => (await import('./video.js')).videoScenario,
   cluster: async () => (await import('./cluster.js')).clusterScenario,
+  rooms: async () => (await import('./rooms.js')).roomsScenario,
 };
 
 async function main(): Promise<void> {

@@ -1,4 +1,6 @@
 import { type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
+import { conference, ROOM_INPUT, roomFromCall } from './conference.js';
+import { Desk, deskPage } from './desk/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
 import { openaiRealtime, realtimeOptionsFromEnv } from './openai-realtime/index.js';
 import { replyEcho } from './reply-echo.js';
@@ -7,10 +9,12 @@ import { flip, invert } from './video.js';
 /** The demo served when no handler is named. */
 export const DEFAULT_DEMO_HANDLER = 'reply-echo';
 
-/** A demo: its handler and the Stream options it needs (video demos set the modality). */
+/** A demo: its handler, the Stream options it needs (video demos set the modality), and what it adds to its Stream (pages). */
 export interface DemoHandler {
   handler: AudioHandler | VideoFunction;
-  options: Pick<StreamOptions, 'modality' | 'uiArgs'>;
+  options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms'>;
+  /** Called with the Stream before it is mounted. */
+  setup?(stream: Stream): void;
 }
 
 /** Handlers the demo server and the CLI can serve by name (`CALLSTREAM_HANDLER`, `--handler`). */
@@ -23,6 +27,24 @@ export const DEMO_HANDLERS = {
     handler: openaiRealtime(realtimeOptionsFromEnv()),
     options: { uiArgs: { title: 'Talk to a speech-to-speech model', subtitle: 'OpenAI Realtime: talk over it to cut it off.' } },
   }),
+  // Every session joins a room: phone calls by the webhook URL's ?room=, browsers and programs by their `room` input; lobby by default.
+  conference: () => ({
+    handler: conference(),
+    options: {
+      additionalInputs: [ROOM_INPUT],
+      customParameters: roomFromCall,
+      uiArgs: { title: 'Conference', subtitle: 'Everyone in the same room hears everyone else: phones, browsers and programs.', startLabel: 'Join the room' },
+    },
+  }),
+  // Phone callers wait; a person answers them from {path}/desk.
+  desk: () => {
+    const desk = new Desk();
+    return {
+      handler: desk.handler,
+      options: { rooms: { sampleRate: 8000 }, uiArgs: { title: 'Desk', subtitle: 'Callers wait on hold; answer them from the desk page at /desk.' } },
+      setup: (stream: Stream) => stream.addPage('desk', deskPage(desk)),
+    };
+  },
   invert: () => ({ handler: invert, options: { modality: 'video', uiArgs: { title: 'Invert', subtitle: 'Your camera, as a negative.' } } }),
   flip: () => ({ handler: flip, options: { modality: 'video', uiArgs: { title: 'Flip', subtitle: 'Your camera, upside down.' } } }),
 } satisfies Record<string, () => DemoHandler>;
@@ -39,5 +61,7 @@ export function demoHandler(name: string): DemoHandler {
 /** A Stream serving the demo called `name`, with `options` on top of what the demo needs. */
 export function createDemoStream(name: string, options: StreamOptions = {}): Stream {
   const demo = demoHandler(name);
-  return new Stream(demo.handler, { ...demo.options, ...options, uiArgs: { ...demo.options.uiArgs, ...options.uiArgs } });
+  const stream = new Stream(demo.handler, { ...demo.options, ...options, uiArgs: { ...demo.options.uiArgs, ...options.uiArgs } });
+  demo.setup?.(stream);
+  return stream;
 }

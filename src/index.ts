@@ -26,6 +26,9 @@ export type { CorsOptions } from './http/cors.js';
 export type { RateLimitRule } from './http/rate-limit.js';
 export { type CallControl, Session, type SessionEvents, type TransportLink } from './session/session.js';
 export type { SessionHandle } from './session/handle.js';
+export type { JoinOptions, LeaveReason, ParticipantInfo, RoomCloseReason, RoomEvents, RoomHandle } from './session/room-access.js';
+export type { Room, RoomEventMap, RoomInfo } from './rooms/room.js';
+export type { RoomsOptions, StreamRooms } from './rooms/rooms.js';
 export {
   type AudioHandler,
   DEFAULT_INPUT_FORMAT,

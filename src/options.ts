@@ -4,6 +4,7 @@ import { checkCorsOptions, type CorsOptions } from './http/cors.js';
 import type { RateLimitRule } from './http/rate-limit.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
+import type { RoomsOptions } from './rooms/rooms.js';
 import type { TwilioRecordingOptions } from './twilio/call-recording.js';
 import { isTwilioClient, resolveTwilioClient, type TwilioClient, type TwilioOption } from './twilio/client.js';
 import { checkFrameAncestors } from './ui/security-headers.js';
@@ -216,8 +217,10 @@ export interface StreamOptions {
    */
   metricsToken?: string;
   websocket?: WebSocketOptions;
-  /** Records every session to `<directory>/<sessionId>.wav` (stereo: caller left, handler right). */
+  /** Records every session to `<directory>/<sessionId>.wav` (stereo: caller left, handler right), and every room this instance mixes to `<directory>/room-<name>-<time>.wav` (mono: the whole mix). */
   record?: RecordOptions;
+  /** Limits and defaults of rooms (`ctx.join()`): participants per room (10), rooms per instance (100), mixing rate (16000). */
+  rooms?: RoomsOptions;
   /** The VP8 codec of video streams. Default: ffmpeg child processes (FFMPEG_PATH, else PATH). */
   videoCodec?: VideoCodec;
   /** Title, subtitle and labels of the built-in page. */

@@ -21,6 +21,7 @@ import { realtimeRoute } from './transports/realtime/route.js';
 import { rtcConfigurationRoute } from './transports/webrtc/configuration-route.js';
 import { webSocketRoute } from './transports/websocket/route.js';
 import { pageAssets } from './ui/page.js';
+import { pageSecurityHeaders } from './ui/security-headers.js';
 
 /** What the routes use of their Stream (the Stream itself; kept narrow so the routes do not import it). */
 export interface MountedStream extends TransportRuntime {
@@ -30,6 +31,8 @@ export interface MountedStream extends TransportRuntime {
   readonly outputs: OutputFeeds;
   /** The page served at the root. */
   readonly ui: Middleware;
+  /** Further pages (`addPage()`), by name. */
+  readonly pages: ReadonlyMap<string, Middleware>;
   /** What `GET {path}/status` answers. */
   status(): Promise<unknown>;
 }
@@ -60,6 +63,14 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   router.post('/telephone/status', forgeries, signed, statusCallbackRoute(stream, stream.calls));
   router.get('/', guard, (ctx, next) => stream.ui(ctx, next));
   router.get('/static/:file', guard, pageAssets(options));
+  const pageHeaders = pageSecurityHeaders(options.uiArgs.frameAncestors);
+  for (const [name, page] of stream.pages) {
+    const serve: Middleware = async (ctx, next) => {
+      ctx.set(pageHeaders);
+      await page(ctx, next);
+    };
+    router.all([`/${name}`, `/${name}/*rest`], guard, serve);
+  }
   router.post('/webrtc/offer', ...browser, offerLimit, stream.webrtc.route());
   router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(options.rtcConfiguration));
   router.get('/websocket/offer', guard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));

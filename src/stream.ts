@@ -16,7 +16,9 @@ import { StreamMetrics } from './metrics/stream-metrics.js';
 import { normalizePublicUrl, type ResolvedOptions, resolveOptions, type StreamOptions } from './options.js';
 import { type OutputEvent, OutputFeeds } from './outputs/output-feeds.js';
 import { SessionRecorder } from './recording/recorder.js';
+import { RoomRecorder } from './recording/room-recorder.js';
 import { mountRoutes } from './routes.js';
+import { Rooms, type StreamRooms } from './rooms/rooms.js';
 import type { AudioHandler, VideoFunction } from './session/handler.js';
 import { PacingClock } from './session/pacing-clock.js';
 import { type CallControl, Session } from './session/session.js';
@@ -84,8 +86,12 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   /** @internal */
   readonly calls: PhoneCalls;
   private readonly pacing: PacingClock;
+  /** Rooms: sessions of any transport that hear each other (`ctx.join()`); list, look at and close them here. */
+  readonly rooms: StreamRooms;
+  private readonly roomRegistry: Rooms;
   private shuttingDown = false;
   private page: Middleware | undefined;
+  private readonly extraPages = new Map<string, Middleware>();
   private mountPrefix = '';
   private mountedAt: string | undefined;
   private started: Promise<void> | undefined;
@@ -130,6 +136,14 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       await session.hangUp();
       return null;
     });
+    this.rooms = this.roomRegistry = new Rooms(this, options.rooms);
+    const record = this.options.record;
+    if (record) {
+      this.roomRegistry.onRoom = (room) => {
+        const recorder = new RoomRecorder(room, record);
+        room.recording = { file: recorder.file, finished: recorder.finished.catch((error: unknown) => room.log.error({ err: error }, 'room recording could not be finished')) };
+      };
+    }
   }
 
   /**
@@ -199,6 +213,24 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
 
   set ui(page: Middleware) {
     this.page = page;
+  }
+
+  /**
+   * Serves `page` at `{path}/{name}` and everything below it (`{path}/{name}/...`), any method,
+   * behind `authorize` and with the built-in page's security headers (its Content-Security-Policy
+   * forbids inline script). A handler's own page, such as the desk demo's. Add pages before `mount()`.
+   */
+  addPage(name: string, page: Middleware): void {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || RESERVED_PAGES.has(name)) {
+      throw new CallstreamError('CONFIG_ERROR', `addPage(): "${name}" is not a free page name (lower-case letters, digits and "-"; not ${[...RESERVED_PAGES].join(', ')}).`);
+    }
+    if (this.mountedAt !== undefined) throw new CallstreamError('CONFIG_ERROR', 'addPage() comes before mount().');
+    this.extraPages.set(name, page);
+  }
+
+  /** @internal Pages added with addPage(), for the routes. */
+  get pages(): ReadonlyMap<string, Middleware> {
+    return this.extraPages;
   }
 
   /**
@@ -291,6 +323,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       aheadMs: options.aheadMs,
       inputs: defaultInputs(options.additionalInputs),
       observer: this.metrics.observer(opening.link.kind),
+      rooms: this.roomRegistry,
     });
     this.directory.add(session, opening.keys);
     this.metrics.sessionOpened(session.transport);
@@ -321,11 +354,15 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       for (const session of live) session.end('server_shutdown', 'The server is shutting down.');
       await allEnded;
     }
+    this.roomRegistry.closeAll('shutdown');
     await this.calls.close();
     this.webrtc.closeAll('The server is shutting down.');
     await this.coordination.close();
   }
 }
+
+/** The first path segments the Stream's own routes use. */
+const RESERVED_PAGES = new Set(['telephone', 'webrtc', 'websocket', 'v1', 'static', 'input_hook', 'outputs', 'status', 'health', 'metrics']);
 
 /** How long a session of each transport may take from opening to connected media. */
 function connectDeadline(options: ResolvedOptions, transport: TransportKind): number {

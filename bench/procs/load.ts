@@ -2,7 +2,8 @@
  * Load generator in its own process: N Twilio-protocol calls on real WebSockets, 50 media messages a
  * second each (phases spread over the 20 ms tick), for `seconds`. Reports frames sent and echoed,
  * and echoed frames arriving more than 40 ms behind their call's 20 ms schedule.
- *   args: port calls seconds [phased]
+ *   args: port calls seconds [phased] [roomSize]
+ * roomSize: calls carry a `room` custom parameter, `roomSize` calls per room (for the conference demo).
  * phased: after connecting, reports { type: 'connected' } and waits for { type: 'go' }; after the
  * media (and the last echoes) it reports the result and waits for { type: 'close' } before hanging up,
  * so the parent can measure the server's CPU over the media alone (setup and teardown apart).
@@ -12,7 +13,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
-const [portArg, callsArg, secondsArg, mode] = process.argv.slice(2);
+const [portArg, callsArg, secondsArg, mode, roomSizeArg] = process.argv.slice(2);
+const roomSize = Number(roomSizeArg ?? 0);
 const phased = mode === 'phased';
 
 /** Reports `type`, then (phased) waits for the parent's `next`. */
@@ -56,7 +58,7 @@ async function open(index: number): Promise<Call> {
   ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
   ws.send(JSON.stringify({
     event: 'start', sequenceNumber: '1', streamSid,
-    start: { accountSid: 'AC0', streamSid, callSid: `CA${index}`, tracks: ['inbound'], customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+    start: { accountSid: 'AC0', streamSid, callSid: `CA${index}`, tracks: ['inbound'], customParameters: roomSize > 0 ? { room: `bench-${Math.floor(index / roomSize)}` } : {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
   }));
   ws.on('message', (data) => {
     const text = data.toString();
@@ -77,6 +79,8 @@ const all: Call[] = [];
 for (let i = 0; i < calls; i += 50) all.push(...(await Promise.all(Array.from({ length: Math.min(50, calls - i) }, (_, k) => open(i + k)))));
 await new Promise((resolve) => setTimeout(resolve, 300));
 await step({ type: 'connected' }, 'go');
+// Counted from here: a room sends to its callers from the moment they join, before any media.
+for (const call of all) Object.assign(call, { received: 0, firstAt: 0, late: 0, maxLateMs: 0 });
 const cpuAtGo = process.cpuUsage();
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();

@@ -1,6 +1,7 @@
 /**
  * A benchmark server in its own process, so its CPU can be measured apart from the load generator.
  *   kind=callstream handler=<demo name> | kind=bare   (a bare ws echo: parse JSON, decode base64, echo)
+ * BENCH_ROOM_RATE: the rate rooms mix at (the conference demo), with room for every call.
  * callstream in cluster mode: BENCH_REDIS (a Redis URL), BENCH_INSTANCE_ID and BENCH_PREFIX give the
  * Stream's `cluster` option; BENCH_LIMIT its concurrency limit. PUBLIC_URL and TWILIO_AUTH_TOKEN are
  * read by the Stream itself, as in any deployment.
@@ -97,11 +98,12 @@ async function startCallstream(): Promise<number> {
 }
 
 /** The cluster option and limit asked for through the environment (none: one instance, in memory). */
-function clusterOptions(): Pick<StreamOptions, 'cluster' | 'concurrencyLimit'> {
-  const { BENCH_REDIS: redis, BENCH_INSTANCE_ID: instanceId, BENCH_PREFIX: prefix, BENCH_LIMIT: limit } = process.env;
+function clusterOptions(): Pick<StreamOptions, 'cluster' | 'concurrencyLimit' | 'rooms'> {
+  const { BENCH_REDIS: redis, BENCH_INSTANCE_ID: instanceId, BENCH_PREFIX: prefix, BENCH_LIMIT: limit, BENCH_ROOM_RATE: roomRate } = process.env;
   return {
     ...(redis ? { cluster: { redis, instanceId, prefix } } : {}),
     ...(limit ? { concurrencyLimit: Number(limit) } : {}),
+    ...(roomRate ? { rooms: { sampleRate: Number(roomRate), maxRooms: 1000 } } : {}),
   };
 }
 

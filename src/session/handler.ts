@@ -3,6 +3,7 @@ import type { InputValues } from '../inputs/spec.js';
 import type { Logger } from '../logger.js';
 import type { VideoFrame } from '../video/frame.js';
 import type { EmitItem } from './emit.js';
+import type { JoinOptions, RoomHandle } from './room-access.js';
 import type { CallFacts, CallStatusEvent, ClientMessage, InterruptReport, PlayedEvent, StopInfo, StreamStatusEvent, TransportKind } from './types.js';
 
 /**
@@ -73,6 +74,15 @@ export interface SessionContext {
   readonly queuedMs: number;
   /** Drops queued audio, tells the far end to flush, and reports what of the reply was heard. */
   interrupt(): InterruptReport;
+  /**
+   * Joins the room `name` (created unless `options.create` is false), leaving any room this session
+   * is in. The participant then hears the others' mix besides this handler's own audio; the handler
+   * still gets its audio, and speaks to the whole room with the returned handle's `send()`. Rejects
+   * with ROOM_FULL, ROOM_NOT_FOUND, ROOM_LIMIT or BAD_REQUEST (a bad name). See docs/rooms.md.
+   */
+  join(name: string, options?: JoinOptions): Promise<RoomHandle>;
+  /** Leaves the room this session is in (nothing when it is in none). */
+  leave(): Promise<void>;
   /** Hangs up (phone: over Twilio's REST API; others: a clean close). */
   hangUp(): Promise<void>;
   /** Transfers a phone call to an E.164 number or a SIP URI; other transports reject. */

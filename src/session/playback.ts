@@ -104,7 +104,7 @@ export class Playback extends EventEmitter<PlaybackEvents> {
   flushedMarks = 0;
 
   constructor(
-    private readonly sink: PlaybackSink,
+    private sink: PlaybackSink,
     private readonly options: PlaybackOptions,
   ) {
     super();
@@ -125,6 +125,21 @@ export class Playback extends EventEmitter<PlaybackEvents> {
   /** True when nothing is queued and the far end has played everything sent. */
   get idle(): boolean {
     return this.queue.length === this.queueHead && this.chunker.pending() === 0 && this.run === undefined;
+  }
+
+  /** Audio sent that the far end has not played yet, by the clock (ms). */
+  get aheadMs(): number {
+    const run = this.run;
+    return run ? Math.max(0, run.start + run.sentMs - this.options.clock.now()) : 0;
+  }
+
+  /**
+   * Sends from now on to `sink` instead (a room that mixes this audio with the others' before it
+   * reaches the transport), pacing and marks unchanged. It must offer marks exactly when the sink it
+   * replaces did.
+   */
+  redirect(sink: PlaybackSink): void {
+    this.sink = sink;
   }
 
   /** Queues audio in the transport's format, of any length. */

@@ -14,6 +14,7 @@ import { VideoRunner } from './video-runner.js';
 import type { SessionObserver } from './observer.js';
 import type { VideoFrame } from '../video/frame.js';
 import { Playback, type PlaybackSink } from './playback.js';
+import type { RoomAccess, SessionOutlet } from './room-access.js';
 import type {
   CallFacts,
   CallStatusEvent,
@@ -84,6 +85,8 @@ export interface SessionInit {
   aheadMs: number;
   /** Per-frame reports for metrics. */
   observer?: SessionObserver;
+  /** The Stream's rooms, for `ctx.join()`; without them joining rejects with UNSUPPORTED. */
+  rooms?: RoomAccess<Session>;
 }
 
 export interface SessionEvents {
@@ -326,6 +329,20 @@ export class Session extends EventEmitter<SessionEvents> {
     this.init.link.sendMessage(message);
   }
 
+  /** @internal What a room needs to mix into this session's outbound audio. */
+  get outlet(): SessionOutlet {
+    const { link, mode } = this.init;
+    return { transport: link, format: this.outbound.to, inboundFormat: link.format, aheadMs: this.playback.aheadMs, sends: mode !== 'send', receives: mode !== 'receive' };
+  }
+
+  /**
+   * @internal Sends the handler's paced audio through `sink` (a room that mixes the others' voices
+   * into it) instead of straight to the transport; without a sink, straight to the transport again.
+   */
+  routeOutbound(sink?: PlaybackSink): void {
+    this.playback.redirect(sink ?? this.init.link);
+  }
+
   interrupt(): InterruptReport {
     const report = this.playback.interrupt();
     this.log.debug({ report }, 'interrupted');
@@ -494,6 +511,12 @@ export class Session extends EventEmitter<SessionEvents> {
         return session.playback.queuedMs;
       },
       interrupt: () => session.interrupt(),
+      join: (name, options) => {
+        const rooms = session.init.rooms;
+        if (!rooms) return Promise.reject(new CallstreamError('UNSUPPORTED', 'This session has no rooms to join (it was not opened by a Stream).'));
+        return rooms.join(session, name, options);
+      },
+      leave: () => session.init.rooms?.leave(session) ?? Promise.resolve(),
       hangUp: () => session.hangUp(),
       transfer: (target) => session.transfer(target),
       sendDigits: (digits) => session.sendDigits(digits),

@@ -53,6 +53,8 @@ export interface IncomingCall {
   callerName?: string;
   /** Every parameter Twilio posted, as sent. */
   params: Record<string, string>;
+  /** The query string of the webhook URL Twilio called (`.../telephone/incoming?room=sales`), signed with it. */
+  query?: Record<string, string>;
 }
 
 /** Twilio's `CallStatus` values. */

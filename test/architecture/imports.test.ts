@@ -91,8 +91,12 @@ describe('architecture: the import graph keeps its layers', () => {
       const escapes = [...graph].filter(([file]) => file.startsWith(layer)).flatMap(([file, imports]) => imports.filter((t) => !below.some((b) => t.startsWith(b))).map((t) => `${file} -> ${t}`));
       expect(escapes, layer).to.deep.equal([]);
     }
-    const above = ['src/transports/', 'src/coordination/', 'src/http/', 'src/twilio/', 'src/stream.ts', 'src/routes.ts', 'src/outputs/', 'src/recording/'];
+    const above = ['src/transports/', 'src/coordination/', 'src/http/', 'src/twilio/', 'src/stream.ts', 'src/routes.ts', 'src/outputs/', 'src/recording/', 'src/rooms/'];
     expect(crossings(graph, 'src/session/', above)).to.deep.equal([]);
+  });
+
+  it('keeps rooms free of wire formats: participants are sessions, and the mixer knows no transport', () => {
+    expect(crossings(graph, 'src/rooms/', ['src/transports/', 'src/http/', 'src/twilio/', 'src/stream.ts', 'src/routes.ts', 'src/recording/', 'src/ui/'])).to.deep.equal([]);
   });
 
   it('keeps transports below the Stream: they reach it through TransportRuntime only', () => {

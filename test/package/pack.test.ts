@@ -19,7 +19,15 @@ interface PackageJson {
 
 /** What a user's `npm install callstream` gets, and nothing else. */
 const TOP_LEVEL = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
-const PAGE_FILES = ['dist/src/ui/static/index.html', 'dist/src/ui/static/app.js', 'dist/src/ui/static/style.css'];
+const PAGE_FILES = [
+  'dist/src/ui/static/index.html',
+  'dist/src/ui/static/app.js',
+  'dist/src/ui/static/style.css',
+  // The desk demo's page, beside dist/handlers/desk/desk-page.js which reads it.
+  'dist/handlers/desk/static/desk.html',
+  'dist/handlers/desk/static/desk.js',
+  'dist/handlers/desk/static/desk.css',
+];
 const COMPILED = /^dist\/(src|handlers|tunnels)\/.+(?<!\.d)\.js$|^dist\/(src|handlers|tunnels)\/.+\.d\.ts$/;
 
 /**
@@ -64,8 +72,9 @@ describe('package: what npm pack ships', function () {
     expect(orphans).to.deep.equal([]);
   });
 
-  it('holds the page beside the built module that reads it (dist/src/ui/page.js reads ./static/)', () => {
+  it('holds the pages beside the built modules that read them (dist/src/ui/page.js and dist/handlers/desk/desk-page.js read ./static/)', () => {
     expect(shipped).to.include('dist/src/ui/page.js');
+    expect(shipped).to.include('dist/handlers/desk/desk-page.js');
     for (const file of PAGE_FILES) expect(shipped, file).to.include(file);
   });
 

@@ -22,7 +22,7 @@ export interface TestServer {
 export async function startTestServer(
   handler: AudioHandler | VideoFunction,
   options: StreamOptions = {},
-  extra: { path?: string; serverOptions?: http.ServerOptions } = {},
+  extra: { path?: string; serverOptions?: http.ServerOptions; beforeMount?: (stream: Stream) => void } = {},
 ): Promise<TestServer> {
   const app = new Koa();
   const stream = new Stream(handler, {
@@ -34,6 +34,7 @@ export async function startTestServer(
     logger: createLogger({ level: process.env.LOG_LEVEL ?? 'silent' }),
     ...options,
   });
+  extra.beforeMount?.(stream);
   stream.mount(app, extra.path ?? '');
   const running = await listen(app, '127.0.0.1', 0, extra.serverOptions);
   return {

@@ -33,6 +33,7 @@ export function incomingCallRoute(runtime: TransportRuntime, mountPath: string):
     };
     if (!runtime.accepting) return refuse('busy', 'shutting down');
     const call = toIncomingCall(params);
+    call.query = Object.fromEntries(new URLSearchParams(ctx.querystring));
     const custom = await customParameters(options.customParameters, call);
     let announcement: Announcement;
     try {

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import type { Context, Middleware } from 'koa';
+import type { Desk } from './desk.js';
+
+const STATIC_DIR = new URL('./static/', import.meta.url);
+const ASSETS: Record<string, string> = {
+  'desk.js': 'text/javascript; charset=utf-8',
+  'desk.css': 'text/css; charset=utf-8',
+};
+const MAX_BODY = 1024;
+
+let cache: Map<string, string> | undefined;
+
+function files(): Map<string, string> {
+  cache ??= new Map(['desk.html', ...Object.keys(ASSETS)].map((name) => [name, readFileSync(new URL(name, STATIC_DIR), 'utf8')]));
+  return cache;
+}
+
+/**
+ * The desk's page, mounted with `stream.addPage('desk', deskPage(desk))` (behind `authorize`, with
+ * the page's security headers): `GET {path}/desk` the page, `GET {path}/desk/static/*` its script
+ * and style, `GET {path}/desk/events` the queue as server-sent events, `POST {path}/desk/answer`
+ * `{caller}` a ticket to connect with.
+ */
+export function deskPage(desk: Desk): Middleware {
+  return async (ctx: Context) => {
+    const match = /^(.*)\/desk(\/.*)?$/.exec(ctx.path);
+    const base = match?.[1] ?? '';
+    const sub = match?.[2] ?? '';
+    if ((sub === '' || sub === '/') && ctx.method === 'GET') return page(ctx, base);
+    if (sub.startsWith('/static/') && ctx.method === 'GET') return asset(ctx, sub.slice('/static/'.length));
+    if (sub === '/events' && ctx.method === 'GET') return events(ctx, desk);
+    if (sub === '/answer' && ctx.method === 'POST') return answer(ctx, desk);
+    ctx.status = 404;
+  };
+}
+
+function page(ctx: Context, base: string): void {
+  const config = JSON.stringify({ base }).replace(/</g, '\\u003c');
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = files().get('desk.html')!.replaceAll('{{base}}', base.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)).replace('{{config}}', config);
+}
+
+function asset(ctx: Context, name: string): void {
+  const type = ASSETS[name];
+  if (!type) {
+    ctx.status = 404;
+    return;
+  }
+  ctx.type = type;
+  ctx.set('Cache-Control', 'public, max-age=300');
+  ctx.body = files().get(name);
+}
+
+/** The queue now, then again whenever it changes (server-sent events, `queue`). */
+function events(ctx: Context, desk: Desk): void {
+  const res = ctx.res;
+  ctx.respond = false;
+  ctx.req.socket.setTimeout(0);
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+  const send = (queue: unknown) => res.write(`event: queue\ndata: ${JSON.stringify({ now: Date.now(), queue })}\n\n`);
+  send(desk.queue());
+  const stop = desk.onChange(send);
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  keepAlive.unref();
+  const close = () => {
+    stop();
+    clearInterval(keepAlive);
+  };
+  res.on('close', close);
+  res.on('error', close);
+}
+
+async function answer(ctx: Context, desk: Desk): Promise<void> {
+  let caller: unknown;
+  try {
+    caller = (JSON.parse(await readBody(ctx)) as { caller?: unknown }).caller;
+  } catch {
+    caller = undefined;
+  }
+  if (typeof caller !== 'string' || caller.length > 128) {
+    ctx.status = 400;
+    ctx.body = { error: 'BAD_REQUEST', message: 'Send {"caller": "<id>"} as JSON.' };
+    return;
+  }
+  const result = desk.reserve(caller);
+  if ('error' in result) ctx.status = 409;
+  ctx.body = result;
+}
+
+function readBody(ctx: Context): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    ctx.req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new Error('too large'));
+        ctx.req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    ctx.req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    ctx.req.on('error', reject);
+  });
+}
