@@ -26,7 +26,8 @@ export function machine(): Record<string, string | number> {
   return { node: process.version, cpu: cpu?.model ?? 'unknown', cores: os.cpus().length, platform: `${os.platform()} ${os.release()}` };
 }
 
-function format(value: number | string): string {
+/** A figure as the bench prints it: strings as they are, numbers to 3 significant-ish digits. */
+export function format(value: number | string): string {
   if (typeof value === 'string') return value;
   if (Number.isInteger(value)) return String(value);
   return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toFixed(3);
