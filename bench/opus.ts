@@ -25,7 +25,7 @@ const TOLERANCE = 0.1;
 /** Encoder CPU differences under this share are run-to-run noise on this machine, not a saving. */
 const COST_NOISE = 0.1;
 
-interface Candidate extends OpusSettings {
+export interface Candidate extends OpusSettings {
   label: string;
 }
 
@@ -122,11 +122,10 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const sameSettings = (a: OpusSettings, b: OpusSettings) =>
   a.application === b.application && a.complexity === b.complexity && a.inbandFec === b.inbandFec && a.packetLoss === b.packetLoss && a.dtx === b.dtx && (a.bitrate ?? 0) === (b.bitrate ?? 0);
 
-/** Every candidate measured. */
-export function measureOpus(): { rows: OpusRow[]; fixtureS: number } {
+/** Every candidate measured (or those given). */
+export function measureOpus(list: Candidate[] = candidates()): { rows: OpusRow[]; fixtureS: number } {
   const fixture = speechFixture();
   const frames = Array.from({ length: fixture.length / FRAME }, (_, i) => fixture.subarray(i * FRAME, (i + 1) * FRAME));
-  const list = candidates();
   for (const c of list) pass(c, frames.slice(0, 100)); // warm up (JIT, caches)
   const passes = list.map(() => [] as Pass[]);
   for (let p = 0; p < PASSES; p++) list.forEach((c, i) => passes[i]!.push(pass(c, frames)));
