@@ -7,8 +7,8 @@
  *   over speech frames; the measure speech-synthesis papers compare voices with;
  * - log-spectral distance (LSD, dB): the RMS difference of the two log power spectra, bin by bin,
  *   averaged over the same frames;
- * both with bands and bins floored 50 dB below the original frame's loudest, so that differences in
- * what is masked or inaudible anyway (codec noise in a near-empty band) do not dominate;
+ * both with each signal's bands and bins floored 50 dB below its own frame's loudest, so that
+ * differences in what is masked or inaudible anyway (codec noise in a near-empty band) do not dominate;
  * - segmental SNR (dB), for reference only.
  * Signals are 48 kHz; frames of 1024 samples (21 ms, Hann window) every 480; the decoded signal is
  * first aligned to the original by cross-correlation (the codec's delay).
@@ -21,7 +21,7 @@ const BANDS = 40;
 const CEPSTRA = 24;
 /** Speech frames: within this many dB of the loudest frame of the original. */
 const SPEECH_RANGE_DB = 35;
-/** Bands and bins are floored 50 dB below the frame's loudest (what lies lower is masked or inaudible). */
+/** Bands and bins are floored 50 dB below their frame's loudest (what lies lower is masked or inaudible). */
 const FLOOR = 1e-5;
 
 export interface Quality {
@@ -163,17 +163,19 @@ export function quality(original: Int16Array, decoded: Int16Array, options: { lo
     if (energies[f]! < loudest - SPEECH_RANGE_DB) return;
     const a = power(original, start);
     const b = power(aligned, start);
-    // Floors 50 dB below the original frame's loudest band (mel) and loudest bin (LSD), for both signals.
+    // Each signal floored 50 dB below its own frame's loudest band (mel) and bin (LSD): a change of
+    // loudness alone moves no cepstrum but c0, which is left out.
     const ea = bandEnergies(a, filters);
-    const bandFloor = Math.max(...ea) * FLOOR;
-    const ca = cepstrum(ea, bandFloor);
-    const cb = cepstrum(bandEnergies(b, filters), bandFloor);
-    const floor = Math.max(...a.subarray(kLow, kHigh + 1)) * FLOOR;
+    const eb = bandEnergies(b, filters);
+    const ca = cepstrum(ea, Math.max(...ea) * FLOOR);
+    const cb = cepstrum(eb, Math.max(...eb) * FLOOR);
+    const floorA = Math.max(...a.subarray(kLow, kHigh + 1)) * FLOOR;
+    const floorB = Math.max(...b.subarray(kLow, kHigh + 1)) * FLOOR;
     let d2 = 0;
     for (let d = 0; d < CEPSTRA; d++) d2 += (ca[d]! - cb[d]!) ** 2;
     mcd += (10 / Math.LN10) * Math.sqrt(2 * d2);
     let l2 = 0;
-    for (let k = kLow; k <= kHigh; k++) l2 += (10 * Math.log10(Math.max(floor, a[k]!) / Math.max(floor, b[k]!))) ** 2;
+    for (let k = kLow; k <= kHigh; k++) l2 += (10 * Math.log10(Math.max(floorA, a[k]!) / Math.max(floorB, b[k]!))) ** 2;
     lsd += Math.sqrt(l2 / (kHigh - kLow + 1));
     let signal = 0;
     let error = 0;
