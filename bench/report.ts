@@ -26,15 +26,27 @@ export function machine(): Record<string, string | number> {
   return { node: process.version, cpu: cpu?.model ?? 'unknown', cores: os.cpus().length, platform: `${os.platform()} ${os.release()}` };
 }
 
-function format(value: number | string): string {
+/** A figure as the bench prints it: strings as they are, numbers to 3 significant-ish digits. */
+export function format(value: number | string): string {
   if (typeof value === 'string') return value;
   if (Number.isInteger(value)) return String(value);
   return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toFixed(3);
 }
 
+/** How long a scenario took and how loaded the machine was around it (others' processes count in the load). */
+export interface RunInfo {
+  seconds: number;
+  /** 1-, 5- and 15-minute load averages when the scenario began and when it ended. */
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+const loads = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+
 /** Prints a result as a table and writes it as JSON under bench/results/. */
-export function report(name: string, result: BenchResult): void {
+export function report(name: string, result: BenchResult, run?: RunInfo): void {
   const lines = [`\n== ${name}: ${result.title}`];
+  if (run) lines.push(`  took ${run.seconds.toFixed(0)} s on ${os.cpus().length} cores; load average (1 / 5 / 15 min) ${loads(run.loadBefore)} before, ${loads(run.loadAfter)} after`);
   const table = (heading: string, rows: Record<string, number | string> | undefined) => {
     if (!rows) return;
     lines.push(`  ${heading}`);
@@ -52,7 +64,7 @@ export function report(name: string, result: BenchResult): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(
     path.join(RESULTS_DIR, `${name}.json`),
-    JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), ...result }, null, 2) + '\n',
+    JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), ...(run ? { run } : {}), ...result }, null, 2) + '\n',
   );
 }
 

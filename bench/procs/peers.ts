@@ -35,7 +35,7 @@ async function connect(index: number): Promise<Peer> {
   });
   const answer = (await response.json()) as { sdp: string };
   await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-  await pc.connectionStateChange.watch((state) => state === 'connected', 15000);
+  await pc.connectionStateChange.watch((state) => state === 'connected', 30000);
   return peer;
 }
 

@@ -21,6 +21,10 @@ const { silentLogger } = (await import(`${root}src/logger.js`)) as typeof import
 const { listen } = (await import(`${root}src/server.js`)) as typeof import('../../src/server.js');
 const { Stream } = (await import(`${root}src/stream.js`)) as typeof import('../../src/stream.js');
 const { demoHandler } = (await import(`${root}handlers/index.js`)) as typeof import('../../handlers/index.js');
+const { OPUS_SPEECH_SETTINGS } = (await import(`${root}src/audio/opus.js`)) as typeof import('../../src/audio/opus.js');
+
+// BENCH_OPUS_COMPLEXITY codes WebRTC Opus at another complexity than the default (to compare with it).
+if (process.env.BENCH_OPUS_COMPLEXITY) Object.assign(OPUS_SPEECH_SETTINGS, { complexity: Number(process.env.BENCH_OPUS_COMPLEXITY) });
 
 const [kind = 'callstream', handlerName = 'echo'] = process.argv.slice(2);
 const inbound: number[] = [];
