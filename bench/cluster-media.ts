@@ -52,7 +52,7 @@ async function trial(mode: Mode, server: BenchServer, calls: number, redis: Benc
   };
 }
 
-/** `runs` rounds of one single-mode and one cluster-mode trial at `calls` calls each. */
+/** `runs` rounds of one single-mode and one cluster-mode trial at `calls` calls each, after one warm-up of each. */
 export async function mediaRuns(runs: number, calls: number): Promise<MediaRun[]> {
   const redis = await BenchRedis.start();
   const env = { TWILIO_AUTH_TOKEN: '', TWILIO_ACCOUNT_SID: '', PUBLIC_URL: '', BENCH_REDIS: '' };
@@ -60,10 +60,13 @@ export async function mediaRuns(runs: number, calls: number): Promise<MediaRun[]
   try {
     servers.single = await startServer('server.ts', ['callstream', 'echo'], env);
     servers.cluster = await startServer('server.ts', ['callstream', 'echo'], { ...env, BENCH_REDIS: redis.url, BENCH_PREFIX: `bench-media-${process.pid}:`, BENCH_INSTANCE_ID: 'bench-media' });
-    for (const mode of ['single', 'cluster'] as const) await trial(mode, servers[mode]!, 20, undefined); // warm up (JIT)
+    // Warm up at the measured load (JIT, buffers), then take the modes in turn, the order swapped each
+    // round, so neither always runs first on a machine whose load drifts.
+    for (const mode of ['single', 'cluster'] as const) await trial(mode, servers[mode]!, calls, undefined);
     const out: MediaRun[] = [];
     for (let round = 0; round < runs; round++) {
-      for (const mode of ['single', 'cluster'] as const) {
+      const order = round % 2 === 0 ? (['single', 'cluster'] as const) : (['cluster', 'single'] as const);
+      for (const mode of order) {
         const run = await trial(mode, servers[mode]!, calls, mode === 'cluster' ? redis : undefined);
         const redisNote = run.redisScripts === undefined ? '' : `; Redis over the media phase (${run.wallS.toFixed(1)} s, ${run.frames} frames): ${run.redisScripts} scripts, ${run.redisCommands} commands`;
         process.stdout.write(`  media ${mode.padEnd(7)} ${calls} calls: ${(run.delivered * 100).toFixed(2)} % back, ${run.late} late, ${run.cpuUsPerFrame.toFixed(1)} µs server CPU/frame${redisNote}\n`);
