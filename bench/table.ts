@@ -22,7 +22,7 @@ export interface ResultFile extends BenchResult {
 }
 
 /** Scenarios in the order the table shows them (any other after these, by name). */
-const ORDER = ['telephone', 'webrtc', 'opus', 'cluster', 'pacing', 'audio', 'memory', 'vad', 'video'];
+const ORDER = ['telephone', 'webrtc', 'opus', 'cluster', 'rooms', 'pacing', 'audio', 'memory', 'vad', 'video'];
 
 const cell = (value: number | string) => format(value).replace(/\|/g, '\\|');
 const loads = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');

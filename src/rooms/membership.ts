@@ -7,7 +7,7 @@ import type { Session } from '../session/session.js';
 import { MixedOutput } from './mixed-output.js';
 import type { ParticipantEndpoint, RoomNotice } from './participant.js';
 
-/** How a participant of this instance reaches its room: mixed here (a Room) or on another instance (a relay). */
+/** @internal How a participant of this instance reaches its room: mixed here (a Room) or on another instance (a relay). */
 export interface RoomConnection {
   readonly name: string;
   /** The room's mixing format. */
