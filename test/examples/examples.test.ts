@@ -295,6 +295,37 @@ describe('examples/: each program type-checked, started as a child process and d
     expect(example.lines).to.include.members(['  status initiated', '  status ringing', '  status in-progress', 'Hanging up...', `Call ${callSid} ended: completed`]);
   });
 
+  it('rooms-handoff: a caller hears hold music until a WebSocket agent joins, then each hears the other (never itself), and the call ends when the agent leaves', async () => {
+    const example = await startExample('rooms-handoff', PHONE_ENV);
+    const call = await dial(example, '/telephone/incoming');
+    await call.waitFor(() => rms(mulawDecode(call.receivedAudio())) > 500, 5000, 'the hold music');
+
+    const agent = new AudioSocket(example.url);
+    closers.push(() => agent.close());
+    expect((await agent.start('agent', { mediaFormat: PCM16K })).event).to.equal('started');
+    // 2.4 s each way: longer than the hold music's 2 s period, so music still playing would show.
+    const callerTone = frames20(sine(600, 2400, 8000), 8000).map((f) => mulawEncode(f));
+    const agentTone = frames20(sine(1000, 2400, 16000), 16000);
+    const callerHeardBefore = call.receivedAudio().length;
+    const agentHeardBefore = agent.receivedAudio().length;
+    await sendPaced(callerTone.length, (i) => {
+      call.sendMedia(callerTone[i]!);
+      agent.sendMedia(toBytes(agentTone[i]!));
+    });
+    // Each side hears the other's tone, loud, and nothing of its own; the caller no hold music.
+    const atCaller = mulawDecode(call.receivedAudio().subarray(callerHeardBefore)).slice(2400);
+    const atAgent = toSamples(agent.receivedAudio().subarray(agentHeardBefore)).slice(-9600);
+    expect(power(atCaller, 8000, 1000), 'the caller hears the agent').to.be.above(100 * power(atCaller, 8000, 600));
+    expect(power(atCaller, 8000, 440), 'the hold music stopped when the agent came').to.be.below(power(atCaller, 8000, 1000) / 1000);
+    expect(rms(atCaller.slice(-4800))).to.be.above(2000);
+    expect(power(atAgent, 16000, 600), 'the agent hears the caller').to.be.above(100 * power(atAgent, 16000, 1000));
+    expect(rms(atAgent)).to.be.above(2000);
+
+    agent.close();
+    const closed = await within(call.closed, 5000, 'the call to end after the agent left');
+    expect(closed.code, closed.reason).to.equal(1000);
+  });
+
   it('video: a werift peer sending red gets black and white back, with the white square in its corner', async function () {
     this.timeout(40_000);
     const example = await startExample('video');
