@@ -1,5 +1,6 @@
 import { type AudioFormat, type AudioFrame, sameFormat } from './frame.js';
 import { mulawDecode, mulawEncode } from './mulaw.js';
+import { pooledCopy } from './pool.js';
 import { Resampler } from './resample.js';
 
 /** Converts a stream of frames from one format to another; stateful (the resampler keeps history). */
@@ -29,7 +30,7 @@ export function createConverter(from: AudioFormat, to: AudioFormat, options: { r
       let pcm = frame.encoding === 'pcm16' ? frame.samples : mulawDecode(frame.bytes, scratch?.pcm(frame.bytes.length));
       if (resampler) {
         pcm = resampler.process(pcm);
-        if (!scratch) pcm = pcm.slice();
+        if (!scratch) pcm = pooledCopy(pcm);
       }
       if (to.encoding === 'mulaw') return { encoding: 'mulaw', sampleRate: to.sampleRate, bytes: mulawEncode(pcm, scratch?.bytes(pcm.length)) };
       return { encoding: 'pcm16', sampleRate: to.sampleRate, samples: pcm };

@@ -3,6 +3,7 @@
  */
 
 import { endianness } from 'node:os';
+import { pooledBytes, pooledCopy, pooledSamples } from './pool.js';
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
@@ -82,7 +83,7 @@ export class FrameChunker<T extends Int16Array | Uint8Array> {
    */
   flush(padWith: number = this.kind === 'uint8' ? 0xff : 0): T | undefined {
     if (this.held === 0) return undefined;
-    const frame = this.buffer.slice() as T;
+    const frame = pooledCopy(this.buffer);
     frame.fill(padWith, this.held);
     this.held = 0;
     return frame;
@@ -95,7 +96,7 @@ export class FrameChunker<T extends Int16Array | Uint8Array> {
 }
 
 function copyOf<T extends Int16Array | Uint8Array>(chunk: T, start: number, end: number): T {
-  return (chunk instanceof Int16Array ? Int16Array.prototype.slice.call(chunk, start, end) : Uint8Array.prototype.slice.call(chunk, start, end)) as T;
+  return pooledCopy(chunk, start, end);
 }
 
 /** Encodes samples as 16-bit little-endian bytes, in a new Buffer. */
@@ -132,7 +133,7 @@ export function bytesLEToPcm(bytes: Uint8Array): Int16Array {
 export function concatSamples<T extends Int16Array | Uint8Array>(parts: readonly T[]): T {
   if (parts.length === 1) return parts[0]!;
   const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = (parts[0] instanceof Int16Array ? new Int16Array(total) : new Uint8Array(total)) as T;
+  const out = (parts[0] instanceof Int16Array ? pooledSamples(total) : pooledBytes(total)) as T;
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

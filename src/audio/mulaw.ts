@@ -10,6 +10,8 @@
  * negative inputs (it matches the asymmetric 14-bit g711.c variant instead).
  */
 
+import { pooledBytes, pooledSamples } from './pool.js';
+
 /** The μ-law byte for digital silence (0 in linear PCM). */
 export const MULAW_SILENCE = 0xff;
 
@@ -49,11 +51,11 @@ for (let i = 0; i < 65536; i++) ENCODE_TABLE[i] = mulawEncodeSample((i << 16) >>
 
 /**
  * Decodes μ-law bytes to 16-bit PCM. With `out` (at least `bytes.length` long) the samples are
- * written into it and a view of the decoded length is returned; otherwise a new array is allocated.
+ * written into it and a view of the decoded length is returned; otherwise a new array (in pooled memory) is returned.
  */
 export function mulawDecode(bytes: Uint8Array, out?: Int16Array): Int16Array {
   const n = bytes.length;
-  const dst = out ?? new Int16Array(n);
+  const dst = out ?? pooledSamples(n);
   if (dst.length < n) throw new RangeError(`mulawDecode: out holds ${dst.length} samples, need ${n}`);
   const table = DECODE_TABLE;
   for (let i = 0; i < n; i++) dst[i] = table[bytes[i]];
@@ -62,11 +64,11 @@ export function mulawDecode(bytes: Uint8Array, out?: Int16Array): Int16Array {
 
 /**
  * Encodes 16-bit PCM to μ-law bytes. With `out` (at least `samples.length` long) the bytes are
- * written into it and a view of the encoded length is returned; otherwise a new array is allocated.
+ * written into it and a view of the encoded length is returned; otherwise a new array (in pooled memory) is returned.
  */
 export function mulawEncode(samples: Int16Array, out?: Uint8Array): Uint8Array {
   const n = samples.length;
-  const dst = out ?? new Uint8Array(n);
+  const dst = out ?? pooledBytes(n);
   if (dst.length < n) throw new RangeError(`mulawEncode: out holds ${dst.length} bytes, need ${n}`);
   const table = ENCODE_TABLE;
   for (let i = 0; i < n; i++) dst[i] = table[samples[i] & 0xffff];

@@ -65,5 +65,5 @@ export class OpusCodec {
 
 function toInt16(bytes: Uint8Array): Int16Array {
   if (bytes.byteOffset % 2 === 0) return new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1);
-  return new Int16Array(bytes.slice().buffer);
+  return new Int16Array(Uint8Array.prototype.slice.call(bytes).buffer);
 }

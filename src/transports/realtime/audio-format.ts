@@ -91,7 +91,10 @@ export class WireAudio {
       out = this.outbound.convert(frame);
     }
     if (out.encoding === 'mulaw') return Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength);
-    if (this.output === 'pcma') return Buffer.from(alawEncode(out.samples).buffer);
+    if (this.output === 'pcma') {
+      const bytes = alawEncode(out.samples);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
     return pcmToBytesLE(out.samples);
   }
 }
