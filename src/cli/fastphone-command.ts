@@ -13,10 +13,12 @@ import { twilioIceServers, twilioRtcConfiguration } from '../twilio/ice-servers.
 import { handlerName, loadDotEnv, parseOrExplain, parsePort } from './args.js';
 import { EXIT, EXIT_CODES_HELP, reportError, UsageError } from './exit.js';
 import { TUNNEL_HELP, TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom } from './public-args.js';
+import { applyRealtimeFlags, REALTIME_OPTIONS, realtimeHelp } from './realtime-flags.js';
 
 export const FASTPHONE_HELP = `Usage:
   callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
                        [--handler NAME] [--host HOST] [--port PORT] [--turn] [--insecure] [--state-file FILE]
+                       [--realtime-model M] [--realtime-voice V] [--realtime-instructions TEXT]
   callstream fastphone --restore [--state-file FILE]
 
 Serves a demo handler on one of your Twilio numbers: opens a public tunnel (localtunnel), points the
@@ -33,6 +35,7 @@ ${TUNNEL_HELP}
   --insecure        Run without signature checks when only an API key is set (never for real use).
   --state-file      Where the number's previous settings are kept (default ${DEFAULT_STATE_FILE}).
   --restore         Put back the settings a crashed run left in the state file, then exit.
+${realtimeHelp(20)}
   -h, --help        Show this help.
 
 ${TWILIO_ENV_HELP}
@@ -49,6 +52,7 @@ const OPTIONS = {
   insecure: { type: 'boolean' },
   'state-file': { type: 'string' },
   restore: { type: 'boolean' },
+  ...REALTIME_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -65,6 +69,7 @@ export async function fastphoneCommand(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   loadDotEnv();
+  applyRealtimeFlags(values);
   const stateFile = values['state-file'] ?? DEFAULT_STATE_FILE;
   if (values.restore) return restore(values, stateFile);
 

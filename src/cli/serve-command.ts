@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
 import { parseOrExplain } from './args.js';
+import { applyRealtimeFlags, REALTIME_OPTIONS, type RealtimeFlags, realtimeHelp } from './realtime-flags.js';
 import { clusterOption, isServeWorker } from './cluster-option.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { serveUntilSignalled } from './serve.js';
@@ -11,6 +12,7 @@ import { WorkerPool } from './workers.js';
 export const SERVE_HELP = `Usage:
   callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy]
                    [--concurrency-limit N] [--time-limit SECONDS] [--workers N] [--redis URL] [--instance-id ID]
+                   [--realtime-model M] [--realtime-voice V] [--realtime-instructions TEXT]
 
 Starts the demo server: the handler's routes and page at the root. SIGTERM or Ctrl-C drains live
 sessions (DRAIN_MS, default ${SERVE_DEFAULTS.drainMs}) and exits 0.
@@ -31,6 +33,7 @@ Options:
                        Instances on any number of machines then serve as one. Redis out of reach at start: exit 1.
   --instance-id        This instance's id (env INSTANCE_ID; default generated, from DYNO when it is set).
                        With --workers, each worker's is the id (default <host>-<pid>) and ".w<N>".
+${realtimeHelp(23)}
   -h, --help           Show this help.
 
 Environment: PUBLIC_URL, TWILIO_AUTH_TOKEN (signature checks), METRICS_TOKEN (a bearer token
@@ -49,11 +52,12 @@ const OPTIONS = {
   workers: { type: 'string' },
   redis: { type: 'string' },
   'instance-id': { type: 'string' },
+  ...REALTIME_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** The flags of `callstream serve`; unknown ones are usage errors. */
-export function parseServeArgs(args: string[]): ServeFlags & { help?: boolean } {
+export function parseServeArgs(args: string[]): ServeFlags & RealtimeFlags & { help?: boolean } {
   return parseOrExplain('serve', () => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false })).values;
 }
 
@@ -64,6 +68,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     process.stdout.write(SERVE_HELP);
     return EXIT.OK;
   }
+  applyRealtimeFlags(values);
   const settings = serveSettings(values);
   if (cluster.isPrimary && settings.workers > 1) {
     new WorkerPool(settings).start();

@@ -9,6 +9,7 @@ import { parseServeArgs } from '../../src/cli/serve-command.js';
 import { type ServeFlags, serveSettings } from '../../src/cli/serve-settings.js';
 import { ROOT, runCli } from '../support/cli.js';
 import { AUTH_TOKEN, PUBLIC_URL } from '../support/server.js';
+import { FakeRealtimeServer } from '../support/fake-realtime.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
 
 /** Environment variables `serve` reads, emptied (an empty one counts as unset) so that a test's own flags decide. */
@@ -87,6 +88,33 @@ describe('callstream serve (the demo server)', function () {
     const bad = runCli(['nonsense']);
     expect((await bad.exited).code).to.equal(2);
     expect(bad.stderr.join('')).to.match(/unknown command.*\n.*hint/);
+  });
+
+  it('serves openai-realtime with the model, voice and instructions its flags give (over the environment)', async () => {
+    const key = 'sk-test-serve-flags';
+    const fake = await FakeRealtimeServer.start({ apiKey: key });
+    const cli = runCli(
+      ['serve', '--handler', 'openai-realtime', '--host', '127.0.0.1', '--port', '0', '--realtime-model', 'gpt-realtime-mini', '--realtime-voice', 'cedar', '--realtime-instructions', 'Speak French.'],
+      { ...CLEAN_ENV, TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL, OPENAI_API_KEY: key, OPENAI_REALTIME_URL: fake.url, OPENAI_REALTIME_MODEL: 'from-the-environment', OPENAI_REALTIME_VOICE: 'alloy' },
+    );
+    try {
+      const { url } = (await listening(cli)) as { url: string };
+      const callSid = sid('CA');
+      const hook = await postWebhook({ baseUrl: url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: callSid } });
+      const call = new TwilioMediaStream({ baseUrl: url, streamUrl: hook.streamUrl!, authToken: AUTH_TOKEN }, callSid);
+      await call.begin(hook.parameters);
+      const model = await fake.connection();
+      expect(model.url.searchParams.get('model')).to.equal('gpt-realtime-mini');
+      await model.waitFor(() => model.sent('session.update').length === 1, 3000, 'session.update');
+      const session = model.sent('session.update')[0]!.session as { instructions?: string; audio?: { output?: { voice?: string } } };
+      expect(session.instructions).to.equal('Speak French.');
+      expect(session.audio?.output?.voice).to.equal('cedar');
+      call.close();
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+      await fake.close();
+    }
   });
 
   it('runs with the defaults its --help states', async () => {
