@@ -83,6 +83,18 @@ export function spawnProc(script: string, args: string[], options: { gc?: boolea
   });
 }
 
+/** What the telephone load generator (procs/load.ts) reports at the end of its media phase. */
+export interface LoadResult {
+  sent: number;
+  received: number;
+  late: number;
+  maxLateMs: number;
+  /** The generator's own CPU over the phase (µs). */
+  cpuUs: number;
+  /** The largest delay of the generator's own event loop (ms). */
+  loopDelayMaxMs: number;
+}
+
 export interface BenchServer {
   child: ChildProcess;
   port: number;

@@ -5,7 +5,7 @@
  * whether anything touches it per frame.
  */
 import { BenchRedis, type RedisSample } from './bench-redis.js';
-import { type BenchServer, cpuBetween, measureLoad, type ServerStats, spawnProc, startServer } from './children.js';
+import { type BenchServer, cpuBetween, measureLoad, type ServerStats, spawnProc, startServer, type LoadResult } from './children.js';
 import type { Mode } from './cluster-setup.js';
 
 const SECONDS = 4;
@@ -24,11 +24,6 @@ export interface MediaRun {
   wallS: number;
 }
 
-interface LoadResult {
-  sent: number;
-  received: number;
-  late: number;
-}
 
 interface Sample {
   stats: ServerStats;

@@ -7,7 +7,7 @@
  * 2 cores, so each step says who used what.
  */
 import os from 'node:os';
-import { measureLoad, spawnProc } from './children.js';
+import { measureLoad, spawnProc, type LoadResult } from './children.js';
 import { machineBusyUs } from './proc-cpu.js';
 import { type ServeProcess, startServe } from './serve-process.js';
 
@@ -39,14 +39,6 @@ export interface WorkerLadder {
   loadAverage: number;
 }
 
-interface LoadResult {
-  sent: number;
-  received: number;
-  late: number;
-  maxLateMs: number;
-  cpuUs: number;
-  loopDelayMaxMs: number;
-}
 
 async function step(serve: ServeProcess, calls: number): Promise<WorkerStep> {
   const generator = spawnProc('load.ts', [String(serve.port), String(calls), String(SECONDS), 'phased']);

@@ -6,7 +6,8 @@
 import Koa from 'koa';
 import WebSocket from 'ws';
 import type { AudioFrame } from '../src/audio/frame.js';
-import { type Clock, ManualClock, type TimerHandle } from '../src/clock.js';
+import { ManualClock } from '../src/clock.js';
+import { JitteryClock } from '../test/support/jittery-clock.js';
 import { silentLogger } from '../src/logger.js';
 import { listen } from '../src/server.js';
 import { Playback } from '../src/session/playback.js';
@@ -15,25 +16,6 @@ import { Stream } from '../src/stream.js';
 import { postWebhook, sid, TwilioMediaStream } from '../test/support/twilio-call.js';
 import type { BenchResult } from './report.js';
 
-/** A manual clock whose timers fire late like a busy event loop: 0-4 ms usually, 30 ms now and then. */
-class JitteryClock implements Clock {
-  private seed = 7;
-  constructor(readonly inner: ManualClock) {}
-  now(): number {
-    return this.inner.now();
-  }
-  private jitter(): number {
-    this.seed = (this.seed * 1103515245 + 12345) >>> 0;
-    const r = this.seed / 2 ** 32;
-    return r < 0.01 ? 30 : r * 4;
-  }
-  at(at: number, fn: () => void): TimerHandle {
-    return this.inner.at(at + this.jitter(), fn);
-  }
-  after(ms: number, fn: () => void): TimerHandle {
-    return this.inner.after(ms + this.jitter(), fn);
-  }
-}
 
 const MINUTES = 10;
 

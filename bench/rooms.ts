@@ -8,7 +8,8 @@
  */
 import type { AudioFrame } from '../src/audio/frame.js';
 import { mulawDecode } from '../src/audio/mulaw.js';
-import { type Clock, ManualClock, type TimerHandle } from '../src/clock.js';
+import { ManualClock } from '../src/clock.js';
+import { JitteryClock } from '../test/support/jittery-clock.js';
 import { silentLogger } from '../src/logger.js';
 import { MixedOutput } from '../src/rooms/mixed-output.js';
 import { Room } from '../src/rooms/room.js';
@@ -16,7 +17,7 @@ import { mulawToneFrame, toneLevels } from '../test/support/tones.js';
 import { TwilioMediaStream } from '../test/support/twilio-call.js';
 import { sendPaced, sleep } from '../test/support/wait.js';
 import { BenchRedis, type RedisSample } from './bench-redis.js';
-import { type BenchServer, cpuBetween, measureLoad, type ServerStats, spawnProc, startServer } from './children.js';
+import { type BenchServer, cpuBetween, measureLoad, type ServerStats, spawnProc, startServer, type LoadResult } from './children.js';
 import { type BenchResult, percentile, spread } from './report.js';
 
 const RUNS = 3;
@@ -30,11 +31,6 @@ const ENV = { TWILIO_AUTH_TOKEN: '', TWILIO_ACCOUNT_SID: '', PUBLIC_URL: '', BEN
 type Kind = 'echo' | 'room 8 kHz' | 'room 16 kHz';
 const KINDS: Kind[] = ['echo', 'room 8 kHz', 'room 16 kHz'];
 
-interface LoadResult {
-  sent: number;
-  received: number;
-  late: number;
-}
 
 /** One trial: `calls` phone calls (in rooms of `roomSize`, or plain echo sessions) for SECONDS; server CPU per frame received. */
 async function trial(server: BenchServer, calls: number, roomSize: number): Promise<{ cpuUsPerFrame: number; delivered: number; late: number }> {
@@ -212,27 +208,6 @@ async function latency(): Promise<{ figures: Record<string, string>; baseline: R
   };
 }
 
-/** A manual clock whose timers fire late like a busy event loop: 0-4 ms usually, 30 ms 1 % of the time. */
-class JitteryClock implements Clock {
-  constructor(
-    readonly inner: ManualClock,
-    private seed: number,
-  ) {}
-  now(): number {
-    return this.inner.now();
-  }
-  private jitter(): number {
-    this.seed = (this.seed * 1103515245 + 12345) >>> 0;
-    const r = this.seed / 2 ** 32;
-    return r < 0.01 ? 30 : r * 4;
-  }
-  at(at: number, fn: () => void): TimerHandle {
-    return this.inner.at(at + this.jitter(), fn);
-  }
-  after(ms: number, fn: () => void): TimerHandle {
-    return this.inner.after(ms + this.jitter(), fn);
-  }
-}
 
 const MINUTES = 10;
 

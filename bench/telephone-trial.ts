@@ -5,17 +5,9 @@
  * is read around the media too, so a step says which cores the server, the generator and everything
  * else on the machine used.
  */
-import { type BenchServer, cpuBetween, measureLoad, type ServerStats, spawnProc } from './children.js';
+import { type BenchServer, cpuBetween, measureLoad, type ServerStats, spawnProc, type LoadResult } from './children.js';
 import { machineBusyUs } from './proc-cpu.js';
 
-interface LoadResult {
-  sent: number;
-  received: number;
-  late: number;
-  maxLateMs: number;
-  cpuUs: number;
-  loopDelayMaxMs: number;
-}
 
 export interface Trial {
   calls: number;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { dtmfTones } from '../../src/audio/dtmf.js';
-import { type Clock, ManualClock, type TimerHandle } from '../../src/clock.js';
+import { type Clock, ManualClock } from '../../src/clock.js';
+import { JitteryClock } from '../support/jittery-clock.js';
 import { silentLogger } from '../../src/logger.js';
 import type { ParticipantEndpoint, RoomNotice } from '../../src/rooms/participant.js';
 import { Room } from '../../src/rooms/room.js';
@@ -9,25 +10,6 @@ import { decodeDtmf } from '../support/goertzel.js';
 import { rejection } from '../support/rejection.js';
 import { toneFrame, toneLevels } from '../support/tones.js';
 
-/** A manual clock whose timers fire late like a busy event loop: 0-4 ms usually, 30 ms 1 % of the time. */
-class JitteryClock implements Clock {
-  private seed = 7;
-  constructor(readonly inner: ManualClock) {}
-  now(): number {
-    return this.inner.now();
-  }
-  private jitter(): number {
-    this.seed = (this.seed * 1103515245 + 12345) >>> 0;
-    const r = this.seed / 2 ** 32;
-    return r < 0.01 ? 30 : r * 4;
-  }
-  at(at: number, fn: () => void): TimerHandle {
-    return this.inner.at(at + this.jitter(), fn);
-  }
-  after(ms: number, fn: () => void): TimerHandle {
-    return this.inner.after(ms + this.jitter(), fn);
-  }
-}
 
 class Endpoint implements ParticipantEndpoint {
   readonly heard: Int16Array[] = [];
