@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ToFormat } from '../audio/convert.js';
 import type { PcmFrame } from '../audio/frame.js';
 import type { RecordOptions } from './recorder.js';
+import { WAV_HEADER_BYTES, wavHeader } from './wav-writer.js';
 
 /** What a room recorder needs of a room: its name, its whole mix per tick, where its clock is, its end. */
 export interface RecordedRoom {
@@ -14,24 +15,8 @@ export interface RecordedRoom {
   once(event: 'close', listener: () => void): unknown;
 }
 
-const HEADER_BYTES = 44;
-
-function header(sampleRate: number, dataBytes: number): Buffer {
-  const h = Buffer.alloc(HEADER_BYTES);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVEfmt ', 8, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
-}
+const HEADER_BYTES = WAV_HEADER_BYTES;
+const header = (sampleRate: number, dataBytes: number) => wavHeader(sampleRate, 1, dataBytes);
 
 /**
  * Records a room to one mono 16-bit WAV: the whole mix (every voice and everything handlers sent to

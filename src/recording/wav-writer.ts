@@ -1,8 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 
-const HEADER_BYTES = 44;
+/** Bytes of a canonical PCM WAV header. */
+export const WAV_HEADER_BYTES = 44;
+const HEADER_BYTES = WAV_HEADER_BYTES;
 
-function header(sampleRate: number, channels: number, dataBytes: number): Buffer {
+/** A canonical 16-bit PCM WAV header for `dataBytes` of samples. */
+export function wavHeader(sampleRate: number, channels: number, dataBytes: number): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
   h.write('RIFF', 0, 'ascii');
   h.writeUInt32LE(36 + dataBytes, 4);
@@ -73,7 +76,7 @@ export class StereoWavWriter {
     readonly sampleRate: number,
   ) {
     this.file = open(path, 'w');
-    this.chain = this.file.then((fd) => fd.write(header(sampleRate, 2, 0), 0, HEADER_BYTES, 0)).then(() => undefined);
+    this.chain = this.file.then((fd) => fd.write(wavHeader(sampleRate, 2, 0), 0, HEADER_BYTES, 0)).then(() => undefined);
   }
 
   /** Samples written so far (per channel). */
@@ -116,7 +119,7 @@ export class StereoWavWriter {
     this.closed = true;
     this.chain = done.then(async () => {
       const fd = await this.file;
-      await fd.write(header(this.sampleRate, 2, this.dataBytes), 0, HEADER_BYTES, 0);
+      await fd.write(wavHeader(this.sampleRate, 2, this.dataBytes), 0, HEADER_BYTES, 0);
       await fd.close();
     });
     return this.chain;

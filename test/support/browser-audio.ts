@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { wavHeader } from '../../src/recording/wav-writer.js';
 import { OUTPUT_DIR } from './browser.js';
 
 /**
@@ -11,19 +12,7 @@ export function toneWav(frequency: number, seconds = 4, sampleRate = 48000): str
   const n = seconds * sampleRate;
   const data = Buffer.alloc(n * 2);
   for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(9000 * Math.sin((2 * Math.PI * frequency * i) / sampleRate)), 2 * i);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(data.length, 40);
+  const header = wavHeader(sampleRate, 1, data.length);
   const dir = path.join(OUTPUT_DIR, 'audio');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `tone-${frequency}.wav`);
