@@ -31,7 +31,7 @@ describe('bench table (docs/benchmarks.md from bench/results/*.json)', () => {
   it('renders results as Markdown: scenarios in order, machine and load, figures, baselines, ratios, goals, notes', () => {
     expect(renderTable([opus, telephone])).to.equal(
       [
-        'Scenarios: telephone, opus (no results for webrtc, cluster, pacing, audio, memory, vad, video). Spreads are min / median / max over a scenario\'s runs.',
+        'Scenarios: telephone, opus (no results for webrtc, cluster, rooms, pacing, audio, memory, vad, video). Spreads are min / median / max over a scenario\'s runs.',
         '',
         '### telephone: CPU per echoed frame',
         '',
