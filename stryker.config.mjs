@@ -12,6 +12,7 @@ const tests = [
   'test/transports/telephone.test.ts',
   'test/transports/telephone-status.test.ts',
   'test/transports/telephone-bad-input.test.ts',
+  'test/transports/media-message.test.ts',
   'test/transports/twiml.test.ts',
   'test/transports/wire.test.ts',
 ];
