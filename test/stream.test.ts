@@ -20,6 +20,8 @@ describe('Stream: mount, page and configuration', function () {
       expect(html).to.contain('src="/voice/static/app.js"');
       expect((await fetch(`${server.url}/voice/static/app.js`)).headers.get('content-type')).to.match(/javascript/);
       expect((await fetch(`${server.url}/voice/static/nope.js`)).status).to.equal(404);
+      // Names an object has by inheritance are not files either.
+      for (const name of ['constructor', '__proto__', 'toString']) expect((await fetch(`${server.url}/voice/static/${name}`)).status, name).to.equal(404);
       // The configuration function runs per request: fresh credentials each time.
       const first = (await (await fetch(`${server.url}/voice/webrtc/configuration`)).json()) as { iceServers: { username: string }[] };
       const second = (await (await fetch(`${server.url}/voice/webrtc/configuration`)).json()) as { iceServers: { username: string }[] };

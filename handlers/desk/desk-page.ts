@@ -1,20 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Context, Middleware } from 'koa';
+import { escapeHtml, StaticFiles } from '../../src/ui/static-files.js';
 import type { Desk } from './desk.js';
 
-const STATIC_DIR = new URL('./static/', import.meta.url);
-const ASSETS: Record<string, string> = {
+const FILES = new StaticFiles(new URL('./static/', import.meta.url), 'desk.html', {
   'desk.js': 'text/javascript; charset=utf-8',
   'desk.css': 'text/css; charset=utf-8',
-};
+});
 const MAX_BODY = 1024;
-
-let cache: Map<string, string> | undefined;
-
-function files(): Map<string, string> {
-  cache ??= new Map(['desk.html', ...Object.keys(ASSETS)].map((name) => [name, readFileSync(new URL(name, STATIC_DIR), 'utf8')]));
-  return cache;
-}
 
 /**
  * The desk's page, mounted with `stream.addPage('desk', deskPage(desk))` (behind `authorize`, with
@@ -28,7 +20,7 @@ export function deskPage(desk: Desk): Middleware {
     const base = match?.[1] ?? '';
     const sub = match?.[2] ?? '';
     if ((sub === '' || sub === '/') && ctx.method === 'GET') return page(ctx, base);
-    if (sub.startsWith('/static/') && ctx.method === 'GET') return asset(ctx, sub.slice('/static/'.length));
+    if (sub.startsWith('/static/') && ctx.method === 'GET') return void FILES.serveAsset(ctx, sub.slice('/static/'.length));
     if (sub === '/events' && ctx.method === 'GET') return events(ctx, desk);
     if (sub === '/answer' && ctx.method === 'POST') return answer(ctx, desk);
     ctx.status = 404;
@@ -39,18 +31,7 @@ function page(ctx: Context, base: string): void {
   const config = JSON.stringify({ base }).replace(/</g, '\\u003c');
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = files().get('desk.html')!.replaceAll('{{base}}', base.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)).replace('{{config}}', config);
-}
-
-function asset(ctx: Context, name: string): void {
-  const type = ASSETS[name];
-  if (!type) {
-    ctx.status = 404;
-    return;
-  }
-  ctx.type = type;
-  ctx.set('Cache-Control', 'public, max-age=300');
-  ctx.body = files().get(name);
+  ctx.body = FILES.page().replaceAll('{{base}}', escapeHtml(base)).replace('{{config}}', config);
 }
 
 /** The queue now, then again whenever it changes (server-sent events, `queue`). */

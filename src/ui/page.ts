@@ -1,26 +1,14 @@
-import { readFileSync } from 'node:fs';
 import type { Context, Middleware } from 'koa';
 import { defaultInputs } from '../inputs/spec.js';
 import type { ResolvedOptions } from '../options.js';
 import { pageSecurityHeaders } from './security-headers.js';
+import { escapeHtml, StaticFiles } from './static-files.js';
 
-const STATIC_DIR = new URL('./static/', import.meta.url);
-const ASSETS: Record<string, string> = {
+/** The page's files (they ship beside this module; `npm run build` copies them). */
+const FILES = new StaticFiles(new URL('./static/', import.meta.url), 'index.html', {
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
-};
-
-let cache: Map<string, string> | undefined;
-
-/** The page's files, read once (they ship beside this module; `npm run build` copies them). */
-function files(): Map<string, string> {
-  cache ??= new Map(['index.html', ...Object.keys(ASSETS)].map((name) => [name, readFileSync(new URL(name, STATIC_DIR), 'utf8')]));
-  return cache;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+});
 
 /**
  * `GET {path}/`: the built-in page (FastRTC's UI): start/stop, microphone picker, level meters,
@@ -56,7 +44,7 @@ export function builtInPage(options: ResolvedOptions, base: string): Middleware 
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
     ctx.set(headers);
-    ctx.body = files().get('index.html')!.replace(/\{\{(\w+)\}\}/g, (_, key: string) => replacements[key] ?? '');
+    ctx.body = FILES.page().replace(/\{\{(\w+)\}\}/g, (_, key: string) => replacements[key] ?? '');
   };
 }
 
@@ -65,14 +53,6 @@ export function pageAssets(options: ResolvedOptions): Middleware {
   const headers = pageSecurityHeaders(options.uiArgs.frameAncestors);
   return (ctx: Context) => {
     const name = (ctx.params as { file?: string } | undefined)?.file ?? '';
-    const type = ASSETS[name];
-    if (!type) {
-      ctx.status = 404;
-      return;
-    }
-    ctx.type = type;
-    ctx.set('Cache-Control', 'public, max-age=300');
-    ctx.set(headers);
-    ctx.body = files().get(name);
+    if (FILES.serveAsset(ctx, name)) ctx.set(headers);
   };
 }
