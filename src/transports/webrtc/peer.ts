@@ -11,7 +11,7 @@ import {
   useVP8,
 } from 'werift';
 import type { TimerHandle } from '../../clock.js';
-import { CallstreamError } from '../../errors.js';
+import { CallstreamError, describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Place } from '../../coordination/coordination.js';
 import type { Session } from '../../session/session.js';
@@ -107,7 +107,8 @@ export class WebRtcPeer {
     try {
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
     } catch (error) {
-      this.log.debug({ err: error }, 'offer refused by the WebRTC stack');
+      // What the client sent is at fault: a debug line with werift's words, never its stack.
+      this.log.debug({ reason: describeError(error) }, 'offer refused by the WebRTC stack');
       throw new CallstreamError('BAD_REQUEST', "The offer's SDP could not be applied: check it is a complete offer from a WebRTC stack.", { cause: error });
     }
     for (const candidate of candidates) await this.addCandidate(candidate);
@@ -115,7 +116,7 @@ export class WebRtcPeer {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
     } catch (error) {
       // werift accepts some offers it then cannot answer (e.g. a media section without a=mid).
-      this.log.debug({ err: error }, 'offer not answerable by the WebRTC stack');
+      this.log.debug({ reason: describeError(error) }, 'offer not answerable by the WebRTC stack');
       throw new CallstreamError('BAD_REQUEST', "The offer's SDP cannot be answered: check it is a complete offer from a WebRTC stack (each media section with a=mid).", { cause: error });
     }
     // ICE can fail while the offer is being answered (an offer with no usable candidate): the peer is
