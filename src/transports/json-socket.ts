@@ -47,6 +47,9 @@ export abstract class JsonSocketConnection {
       this.refuse(CloseCode.policyViolation, `No start message within ${options.startTimeoutMs} ms.`),
     );
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    // A protocol ping (or the pong to one) is the client keeping its connection: not idle.
+    ws.on('ping', () => this.session?.heard());
+    ws.on('pong', () => this.session?.heard());
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
     // ws reports what the peer broke (a frame over the limit, bad UTF-8, a bad opcode) and closes the socket itself.
     ws.on('error', (error: Error & { code?: string }) => {
@@ -104,6 +107,7 @@ export abstract class JsonSocketConnection {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
+    this.session?.heard();
     if (isBinary) return this.refuse(CloseCode.unsupportedData, `Binary frames are not part of ${this.options.protocol}: send JSON text.`);
     const text = data.toString('utf8');
     if (!this.held && this.fastMessage(text)) return;
