@@ -12,6 +12,8 @@ export interface JsonSocketOptions {
   remoteAddress: string | undefined;
   /** A socket that sends no `start` within this time is closed (ms). */
   startTimeoutMs: number;
+  /** What that deadline waits for, as its refusal says it (default `start message`). */
+  awaiting?: string;
   /** Names the protocol in refusals ("the Media Streams protocol"). */
   protocol: string;
   /** Tell the peer why (`{type: "error", message}`) before closing; Twilio's side has no place for it. */
@@ -44,7 +46,7 @@ export abstract class JsonSocketConnection {
     this.log = runtime.logger.child({ transport: options.transport, remoteAddress: options.remoteAddress });
     this.writer = new SocketWriter(ws, this.log, runtime.clientFaults);
     this.startTimer = runtime.clock.after(options.startTimeoutMs, () =>
-      this.refuse(CloseCode.policyViolation, `No start message within ${options.startTimeoutMs} ms.`),
+      this.refuse(CloseCode.policyViolation, `No ${options.awaiting ?? 'start message'} within ${options.startTimeoutMs} ms.`),
     );
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     // A protocol ping (or the pong to one) is the client keeping its connection: not idle.
@@ -81,6 +83,11 @@ export abstract class JsonSocketConnection {
   protected began(session: Session): void {
     this.startTimer.cancel();
     this.session = session;
+  }
+
+  /** What the start deadline waited for came, though the session opens later. */
+  protected stopStartDeadline(): void {
+    this.startTimer.cancel();
   }
 
   /** Sends a JSON message if the socket is open (through the bounded writer). */

@@ -17,6 +17,24 @@ const IDLE_MS = 60_000;
 /** μ-law silence: what Twilio keeps sending for a muted caller. */
 const SILENCE = Buffer.alloc(160, 0xff);
 
+/** A bare client on `/v1/realtime`, its events recorded. */
+class RealtimeClient {
+  readonly ws: WebSocket;
+  readonly events: ({ type: string } & Record<string, unknown>)[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/realtime`);
+    ({ opened: this.opened, closed: this.closed } = socketLife(this.ws));
+    this.ws.on('message', (data) => this.events.push(JSON.parse(String(data)) as { type: string }));
+  }
+
+  of(type: string) {
+    return this.events.filter((event) => event.type === type);
+  }
+}
+
 /**
  * Sessions whose clients send nothing end at the idle deadline, on the Stream's own clock (a
  * ManualClock driven second by second, each second's traffic handled before the clock moves), while
@@ -127,6 +145,48 @@ describe('security: idle sessions give their places back', function () {
     count(counts, 'active sessions kept', 2);
     protocolPings.close();
     eventPings.close();
+  });
+
+  it('a silent /v1/realtime connection holds no place and is closed at its first-event deadline; one quiet after its first event is ended at the idle deadline', async () => {
+    await serve({ concurrencyLimit: 1 });
+    const silent = new RealtimeClient(server.url);
+    sockets.push(silent.ws);
+    await silent.opened;
+    await waitUntil(() => silent.of('session.created').length === 1, 3000, 'session.created');
+    expect(await reserved(), 'a connection that said nothing holds no place').to.equal(0);
+
+    // The one place is free for a client that speaks.
+    const quiet = new RealtimeClient(server.url);
+    sockets.push(quiet.ws);
+    await quiet.opened;
+    quiet.ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime' } }));
+    await waitUntil(() => quiet.of('session.updated').length === 1, 3000, 'session.updated');
+    expect(await reserved()).to.equal(1);
+
+    const startTimeoutMs = server.stream.options.websocket.startTimeoutMs;
+    await runUntil(startTimeoutMs - 1);
+    expect(silent.ws.readyState).to.equal(WebSocket.OPEN);
+    await runUntil(startTimeoutMs);
+    await waitUntil(() => silent.ws.readyState === WebSocket.CLOSED, 3000, 'the silent connection closed');
+    const closed = await silent.closed;
+    expect(closed.code).to.equal(1008);
+    expect(closed.reason).to.equal(`No event within ${startTimeoutMs} ms.`);
+    expect(silent.of('error')[0]?.error).to.include({ message: closed.reason });
+    expect(sessions, 'the quiet client alone has a session').to.have.length(1);
+    count(counts, 'silent connections closed');
+
+    const [session] = sessions as [Session];
+    await waitUntil(() => session.isLive, 3000, 'the quiet client\'s session open');
+    const opened = session.startedAt; // on the Stream's clock: SETTLE_MS after its first event
+    await runUntil(opened + IDLE_MS - 1);
+    expect(session.isLive).to.equal(true);
+    await runUntil(opened + IDLE_MS + 2000);
+    expect(session.isClosed, 'ended by the deadline').to.equal(true);
+    expect((await session.ended).reason).to.equal('idle_timeout');
+    expect((await quiet.closed).code).to.equal(1000);
+    expect(quiet.of('error').at(-1)?.error, 'told why before the close').to.include({ code: 'idle_timeout' });
+    expect(await reserved()).to.equal(0);
+    count(counts, 'idle sessions ended');
   });
 
   it('idleTimeoutMs 0 turns the deadline off', async () => {
