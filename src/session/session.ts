@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import { AdditionalOutputs, CloseStream, type EmitItem, isAudioFrame } from './emit.js';
 import { type AudioHandler, instantiateHandler, isSessionFunction, resolveInputFormat, type SessionContext } from './handler.js';
 import { HandlerRunner } from './handler-runner.js';
-import type { IdleWatch, Watched } from './idle-watch.js';
+import type { IdleWatch } from './idle-watch.js';
 import { VideoRunner } from './video-runner.js';
 import type { SessionObserver } from './observer.js';
 import type { VideoFrame } from '../video/frame.js';
@@ -121,7 +121,7 @@ type State = 'new' | 'live' | 'closing' | 'closed';
  * deadline. Transports call `start`, `heard`, `receiveAudio`, `receiveDtmf`, `acknowledgeMark` and
  * `end`; nothing else.
  */
-export class Session extends EventEmitter<SessionEvents> implements Watched {
+export class Session extends EventEmitter<SessionEvents> {
   readonly id: string;
   /** Unguessable; a client needs it with the id to reach this session's inputs and outputs. */
   readonly secret: string;
