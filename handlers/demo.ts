@@ -12,10 +12,16 @@ export const DEFAULT_DEMO_HANDLER = 'reply-echo';
 /** A demo: its handler, the Stream options it needs (video demos set the modality), and what it adds to its Stream (pages). */
 export interface DemoHandler {
   handler: AudioHandler | VideoFunction;
-  options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms'>;
+  options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms' | 'concurrencyLimit' | 'timeLimit'>;
   /** Called with the Stream before it is mounted. */
   setup?(stream: Stream): void;
 }
+
+/**
+ * The openai-realtime demo's limits unless the caller sets its own (`CONCURRENCY_LIMIT`, `TIME_LIMIT`):
+ * every session opens a model session billed to the operator's key.
+ */
+export const REALTIME_DEMO_LIMITS = { concurrencyLimit: 10, timeLimit: 600 } as const;
 
 /** Handlers the demo server and the CLI can serve by name (`CALLSTREAM_HANDLER`, `--handler`). */
 export const DEMO_HANDLERS = {
@@ -25,7 +31,8 @@ export const DEMO_HANDLERS = {
   // OPENAI_API_KEY (required), OPENAI_REALTIME_MODEL, OPENAI_REALTIME_INSTRUCTIONS, OPENAI_REALTIME_VOICE, OPENAI_REALTIME_URL.
   'openai-realtime': () => ({
     handler: openaiRealtime(realtimeOptionsFromEnv()),
-    options: { uiArgs: { title: 'Talk to a speech-to-speech model', subtitle: 'OpenAI Realtime: talk over it to cut it off.' } },
+    options: { ...REALTIME_DEMO_LIMITS, uiArgs: { title: 'Talk to a speech-to-speech model', subtitle: 'OpenAI Realtime: talk over it to cut it off.' } },
+    setup: (stream: Stream) => sayRealtimeLimits(stream),
   }),
   // Every session joins a room: phone calls by the webhook URL's ?room=, browsers and programs by their `room` input; lobby by default.
   conference: () => ({
@@ -51,6 +58,22 @@ export const DEMO_HANDLERS = {
 
 export type DemoHandlerName = keyof typeof DEMO_HANDLERS;
 
+/** One start-up line naming what bounds the spending of the operator's OpenAI key. */
+function sayRealtimeLimits(stream: Stream): void {
+  const { concurrencyLimit, timeLimitMs, idleTimeoutMs } = stream.options;
+  const limits = {
+    concurrencyLimit: concurrencyLimit === Infinity ? null : concurrencyLimit,
+    timeLimit: timeLimitMs === undefined ? null : timeLimitMs / 1000,
+    idleTimeout: idleTimeoutMs === undefined ? null : idleTimeoutMs / 1000,
+  };
+  const said = (value: number | null, unit = '') => (value === null ? 'no limit' : `${value}${unit}`);
+  stream.logger.info(
+    limits,
+    `openai-realtime: each session spends your OpenAI key; sessions at once: ${said(limits.concurrencyLimit)}, ` +
+      `time limit: ${said(limits.timeLimit, ' s')}, ended when idle for ${said(limits.idleTimeout, ' s')} (CONCURRENCY_LIMIT and TIME_LIMIT change the first two)`,
+  );
+}
+
 /** The demo called `name`; throws with the list of names when there is none. */
 export function demoHandler(name: string): DemoHandler {
   const make = (DEMO_HANDLERS as Record<string, (() => DemoHandler) | undefined>)[name];
@@ -61,7 +84,9 @@ export function demoHandler(name: string): DemoHandler {
 /** A Stream serving the demo called `name`, with `options` on top of what the demo needs. */
 export function createDemoStream(name: string, options: StreamOptions = {}): Stream {
   const demo = demoHandler(name);
-  const stream = new Stream(demo.handler, { ...demo.options, ...options, uiArgs: { ...demo.options.uiArgs, ...options.uiArgs } });
+  // An option left undefined (a CLI flag not given) keeps the demo's own default.
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as StreamOptions;
+  const stream = new Stream(demo.handler, { ...demo.options, ...given, uiArgs: { ...demo.options.uiArgs, ...options.uiArgs } });
   demo.setup?.(stream);
   return stream;
 }

@@ -93,7 +93,11 @@ export interface WebRtcOptions {
   connectTimeoutMs?: number;
   /** A disconnected peer that does not come back within this time ends its session (ms). Default 5000. */
   disconnectGraceMs?: number;
-  /** A peer that sends no audio for this long is ended, as a killed tab does (ms; 0 = never). Default 10000. */
+  /**
+   * A peer that sends nothing at all for this long (no RTP, RTCP, STUN consent check or data-channel
+   * message: a killed tab) ends with `idle_timeout`; the shorter of this and `idleTimeoutMs` applies
+   * (ms; 0 = only `idleTimeoutMs`). A muted or listen-only browser keeps sending RTCP and consent checks. Default 10000.
+   */
   inactivityTimeoutMs?: number;
   /** Packets held after a gap waiting for the late one before it is concealed. Default 3 (60 ms). */
   reorderWindow?: number;
@@ -148,6 +152,13 @@ export interface StreamOptions {
   concurrencyLimit?: number | null;
   /** Seconds before a session is ended. Default: none. */
   timeLimit?: number | null;
+  /**
+   * A live session whose client sends nothing at all for this long (ms) ends with `idle_timeout`,
+   * on every transport: no media frame, WebSocket ping or message, RTP, RTCP or STUN. Silence that
+   * still flows (a muted caller's frames, a listening browser's RTCP) is not idleness; a WebSocket
+   * client with nothing to send pings. 0 or Infinity: never. Default 60000.
+   */
+  idleTimeoutMs?: number;
   /**
    * The origin the outside world uses to reach this server (`https://example.com`). Used for TwiML
    * stream URLs and signature checks. Default: `PUBLIC_URL`, else the request's own host (which
@@ -233,6 +244,8 @@ export interface ResolvedOptions {
   modality: Modality;
   concurrencyLimit: number;
   timeLimitMs: number | undefined;
+  /** Undefined: no idle deadline. */
+  idleTimeoutMs: number | undefined;
   publicUrl: string | undefined;
   twilioAuthToken: string | undefined;
   /** The REST client (call control, outbound calls, Twilio-side recording), when the Stream has one. */
@@ -264,6 +277,9 @@ export interface ResolvedOptions {
   cluster: ClusterOptions | undefined;
 }
 
+/** A session whose client sends nothing for this long ends (ms). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
 export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   const limit = options.concurrencyLimit;
   if (limit !== undefined && limit !== null && !(limit === Infinity || (Number.isInteger(limit) && limit > 0))) {
@@ -272,6 +288,10 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
   const timeLimit = options.timeLimit;
   if (timeLimit !== undefined && timeLimit !== null && !(timeLimit > 0)) {
     throw new TypeError(`timeLimit must be a positive number of seconds or null; got ${String(timeLimit)}.`);
+  }
+  const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  if (!(typeof idle === 'number' && idle >= 0)) {
+    throw new TypeError(`idleTimeoutMs must be a number of milliseconds, 0 or Infinity for none; got ${String(idle)}.`);
   }
   checkInputSpecs(options.additionalInputs ?? []);
   checkFrameAncestors(options.uiArgs?.frameAncestors);
@@ -290,6 +310,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     modality: options.modality ?? 'audio',
     concurrencyLimit: limit === undefined || limit === null ? Infinity : limit,
     timeLimitMs: timeLimit === undefined || timeLimit === null ? undefined : timeLimit * 1000,
+    idleTimeoutMs: idle === 0 || idle === Infinity ? undefined : idle,
     publicUrl: normalizePublicUrl(options.publicUrl ?? env.PUBLIC_URL),
     twilioAuthToken: options.twilioAuthToken ?? credentialToken(options.twilio) ?? (env.TWILIO_AUTH_TOKEN || undefined),
     twilioClient: resolveTwilioClient(options.twilio, env),

@@ -20,6 +20,7 @@ import { RoomRecorder } from './recording/room-recorder.js';
 import { mountRoutes } from './routes.js';
 import { Rooms, type StreamRooms } from './rooms/rooms.js';
 import type { AudioHandler, VideoFunction } from './session/handler.js';
+import { IdleWatch } from './session/idle-watch.js';
 import { PacingClock } from './session/pacing-clock.js';
 import { type CallControl, Session } from './session/session.js';
 import type { TransportKind } from './session/types.js';
@@ -86,6 +87,8 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   /** @internal */
   readonly calls: PhoneCalls;
   private readonly pacing: PacingClock;
+  /** Every live session's inactivity deadline, on one timer. */
+  private readonly idle: IdleWatch;
   /** Rooms: sessions of any transport that hear each other (`ctx.join()`); list, look at and close them here. */
   readonly rooms: StreamRooms;
   private readonly roomRegistry: Rooms;
@@ -120,6 +123,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
     this.pacing = new PacingClock(this.clock);
+    this.idle = new IdleWatch(this.clock, IdleWatch.tickFor([idleDeadline(this.options, 'websocket') ?? 0, idleDeadline(this.options, 'webrtc') ?? 0]));
     this.clientFaults = new ClientFaults(this.clock);
     this.coordination = createCoordination(this.options.cluster, this.logger, this.clock);
     this.directory = new SessionDirectory(this.coordination, this.logger);
@@ -303,6 +307,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   /** @internal Opens a session (not started) for a transport; its id and place come from `admit`. */
   openSession(opening: SessionOpening): Session {
     const { options } = this;
+    const idleTimeout = idleDeadline(options, opening.link.kind);
     const session = new Session({
       id: opening.id,
       link: opening.link,
@@ -313,6 +318,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       logger: this.logger,
       place: opening.place,
       connectTimeoutMs: connectDeadline(options, opening.link.kind),
+      idle: idleTimeout === undefined ? undefined : { watch: this.idle, timeoutMs: idleTimeout },
       timeLimitMs: options.timeLimitMs,
       leadMs: opening.leadMs,
       // Far ends that hold a long lead are paced on one shared clock (timers batched per 5 ms slot).
@@ -368,6 +374,14 @@ const RESERVED_PAGES = new Set(['telephone', 'webrtc', 'websocket', 'v1', 'stati
 function connectDeadline(options: ResolvedOptions, transport: TransportKind): number {
   if (transport === 'webrtc') return options.webrtc.connectTimeoutMs;
   return transport === 'telephone' ? options.telephone.startTimeoutMs : options.websocket.startTimeoutMs;
+}
+
+/** How long a session of each transport may go without hearing from its client (ms), or undefined for ever. */
+function idleDeadline(options: ResolvedOptions, transport: TransportKind): number | undefined {
+  const idle = options.idleTimeoutMs;
+  const inactivity = options.webrtc.inactivityTimeoutMs;
+  if (transport !== 'webrtc' || !(inactivity > 0)) return idle;
+  return idle === undefined ? inactivity : Math.min(idle, inactivity);
 }
 
 function normalizePath(path: string): string {

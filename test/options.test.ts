@@ -30,4 +30,12 @@ describe('Stream options', () => {
     expect(resolveOptions({ concurrencyLimit: Infinity }, {}).concurrencyLimit).to.equal(Infinity);
     expect(resolveOptions({ timeLimit: 30 }, {}).timeLimitMs).to.equal(30000);
   });
+
+  it('ends idle sessions after 60 s unless idleTimeoutMs says otherwise (0 or Infinity: never)', () => {
+    expect(resolveOptions({}, {}).idleTimeoutMs).to.equal(60_000);
+    expect(resolveOptions({ idleTimeoutMs: 15_000 }, {}).idleTimeoutMs).to.equal(15_000);
+    expect(resolveOptions({ idleTimeoutMs: 0 }, {}).idleTimeoutMs).to.equal(undefined);
+    expect(resolveOptions({ idleTimeoutMs: Infinity }, {}).idleTimeoutMs).to.equal(undefined);
+    for (const bad of [-1, NaN, '60000']) expect(() => resolveOptions({ idleTimeoutMs: bad as number }, {}), String(bad)).to.throw(/idleTimeoutMs/);
+  });
 });

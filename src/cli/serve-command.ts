@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
+import { REALTIME_DEMO_LIMITS } from '../../handlers/demo.js';
 import { parseOrExplain } from './args.js';
 import { applyRealtimeFlags, REALTIME_OPTIONS, type RealtimeFlags, realtimeHelp } from './realtime-flags.js';
 import { clusterOption, isServeWorker } from './cluster-option.js';
@@ -23,8 +24,9 @@ Options:
   --host               Interface to listen on (env HOST; default ${SERVE_DEFAULTS.host}).
   --port               Port (env PORT; default ${SERVE_DEFAULTS.port}; 0 picks a free one).
   --trust-proxy        Honour X-Forwarded-Proto/Host (env TRUST_PROXY=1; default off; on Heroku-style hosts).
-  --concurrency-limit  Sessions at once, all transports, the whole deployment (env CONCURRENCY_LIMIT; default unlimited).
-  --time-limit         Seconds before a session is ended (env TIME_LIMIT; default none).
+  --concurrency-limit  Sessions at once, all transports, the whole deployment (env CONCURRENCY_LIMIT; default unlimited;
+                       ${REALTIME_DEMO_LIMITS.concurrencyLimit} with openai-realtime).
+  --time-limit         Seconds before a session is ended (env TIME_LIMIT; default none; ${REALTIME_DEMO_LIMITS.timeLimit} with openai-realtime).
   --workers            Processes sharing the port, e.g. one per core (env WEB_CONCURRENCY; default ${SERVE_DEFAULTS.workers}).
                        They serve as one: one limit, call tokens and sessions reachable from any of them,
                        through this process (their primary) or, with --redis, through Redis. A worker that

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { AdditionalOutputs, CloseStream, type EmitItem, isAudioFrame } from './emit.js';
 import { type AudioHandler, instantiateHandler, isSessionFunction, resolveInputFormat, type SessionContext } from './handler.js';
 import { HandlerRunner } from './handler-runner.js';
+import type { IdleWatch } from './idle-watch.js';
 import { VideoRunner } from './video-runner.js';
 import type { SessionObserver } from './observer.js';
 import type { VideoFrame } from '../video/frame.js';
@@ -71,6 +72,8 @@ export interface SessionInit {
   place?: { release(): void };
   /** A session not started within this time after it was opened ends (`connect_timeout`). */
   connectTimeoutMs?: number;
+  /** Once started, a session whose client sends nothing for `timeoutMs` ends (`idle_timeout`). */
+  idle?: { watch: IdleWatch; timeoutMs: number };
   timeLimitMs?: number;
   leadMs: number;
   /** The clock outbound audio is paced on (default `clock`): a shared PacingClock batches sessions' timers. */
@@ -114,8 +117,9 @@ type State = 'new' | 'live' | 'closing' | 'closed';
 
 /**
  * One connection, whatever the transport: it owns the handler instance, converts audio between the
- * transport's format and the handler's, paces output, and enforces the time limit. Transports call
- * `start`, `receiveAudio`, `receiveDtmf`, `acknowledgeMark` and `end`; nothing else.
+ * transport's format and the handler's, paces output, and enforces the time limit and the idle
+ * deadline. Transports call `start`, `heard`, `receiveAudio`, `receiveDtmf`, `acknowledgeMark` and
+ * `end`; nothing else.
  */
 export class Session extends EventEmitter<SessionEvents> {
   readonly id: string;
@@ -143,6 +147,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly abort = new AbortController();
   private timeLimit: TimerHandle | undefined;
   private connectDeadline: TimerHandle | undefined;
+  /** Anything came from the client since the idle watch last looked. */
+  private active = false;
   private resolveEnded!: (info: StopInfo) => void;
   private inputValues: InputValues;
   private inputWaiters: ((values: InputValues) => void)[] = [];
@@ -279,9 +285,30 @@ export class Session extends EventEmitter<SessionEvents> {
         this.end('time_limit', `The session reached its time limit of ${this.init.timeLimitMs! / 1000} s.`),
       );
     }
+    if (this.init.idle) this.init.idle.watch.add(this, this.init.idle.timeoutMs);
     this.log.info({ facts: this.facts, inputFormat: this.inputFormat }, 'session started');
     this.emit('start');
     void this.runner.start();
+  }
+
+  /**
+   * The client sent something (a media frame, a ping, an RTCP or STUN packet...): the transport says so
+   * for anything it receives, so silence that still flows is not idleness. One assignment, per packet.
+   */
+  heard(): void {
+    this.active = true;
+  }
+
+  /** @internal For the idle watch: whether anything came since it last asked. */
+  takeHeard(): boolean {
+    const active = this.active;
+    this.active = false;
+    return active;
+  }
+
+  /** @internal The idle watch's verdict. */
+  endIdle(quietMs: number): void {
+    this.end('idle_timeout', `Nothing was received from the client for ${Math.round(quietMs / 100) / 10} s.`);
   }
 
   /** Inbound audio in the transport's format. */
@@ -432,7 +459,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Ends the session now. Idempotent; safe from any state. */
   end(reason: EndReason, message: string = reason): void {
     if (this.state === 'closed') return;
-    if (reason === 'time_limit' || reason === 'server_shutdown') this.sendMessage({ type: 'end_stream', data: message });
+    if (reason === 'time_limit' || reason === 'server_shutdown' || reason === 'idle_timeout') this.sendMessage({ type: 'end_stream', data: message });
     this.finish(reason, message);
   }
 
@@ -442,6 +469,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.state = 'closed';
     this.timeLimit?.cancel();
     this.connectDeadline?.cancel();
+    this.init.idle?.watch.remove(this);
     this.abort.abort(new CallstreamError('SESSION_CLOSED', `Session ended: ${message}`));
     this.playback.close();
     this.video?.stop();

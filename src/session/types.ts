@@ -12,6 +12,8 @@ export type EndReason =
   | 'handler_closed'
   | 'handler_error'
   | 'time_limit'
+  /** The client sent nothing at all (no media, ping or keep-alive) for the idle deadline (`idleTimeoutMs`). */
+  | 'idle_timeout'
   | 'server_shutdown'
   | 'protocol_error'
   | 'hangup'

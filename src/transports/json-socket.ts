@@ -12,6 +12,8 @@ export interface JsonSocketOptions {
   remoteAddress: string | undefined;
   /** A socket that sends no `start` within this time is closed (ms). */
   startTimeoutMs: number;
+  /** What that deadline waits for, as its refusal says it (default `start message`). */
+  awaiting?: string;
   /** Names the protocol in refusals ("the Media Streams protocol"). */
   protocol: string;
   /** Tell the peer why (`{type: "error", message}`) before closing; Twilio's side has no place for it. */
@@ -44,9 +46,12 @@ export abstract class JsonSocketConnection {
     this.log = runtime.logger.child({ transport: options.transport, remoteAddress: options.remoteAddress });
     this.writer = new SocketWriter(ws, this.log, runtime.clientFaults);
     this.startTimer = runtime.clock.after(options.startTimeoutMs, () =>
-      this.refuse(CloseCode.policyViolation, `No start message within ${options.startTimeoutMs} ms.`),
+      this.refuse(CloseCode.policyViolation, `No ${options.awaiting ?? 'start message'} within ${options.startTimeoutMs} ms.`),
     );
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    // A protocol ping (or the pong to one) is the client keeping its connection: not idle.
+    ws.on('ping', () => this.session?.heard());
+    ws.on('pong', () => this.session?.heard());
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
     // ws reports what the peer broke (a frame over the limit, bad UTF-8, a bad opcode) and closes the socket itself.
     ws.on('error', (error: Error & { code?: string }) => {
@@ -80,6 +85,11 @@ export abstract class JsonSocketConnection {
     this.session = session;
   }
 
+  /** What the start deadline waited for came, though the session opens later. */
+  protected stopStartDeadline(): void {
+    this.startTimer.cancel();
+  }
+
   /** Sends a JSON message if the socket is open (through the bounded writer). */
   protected sendJson(message: unknown): void {
     this.writer.send(JSON.stringify(message));
@@ -104,6 +114,7 @@ export abstract class JsonSocketConnection {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
+    this.session?.heard();
     if (isBinary) return this.refuse(CloseCode.unsupportedData, `Binary frames are not part of ${this.options.protocol}: send JSON text.`);
     const text = data.toString('utf8');
     if (!this.held && this.fastMessage(text)) return;

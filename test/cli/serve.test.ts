@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { demoHandler } from '../../handlers/index.js';
+import { createDemoStream, demoHandler } from '../../handlers/index.js';
+import { createLogger } from '../../src/logger.js';
 import { UsageError } from '../../src/cli/exit.js';
 import { parseServeArgs } from '../../src/cli/serve-command.js';
 import { type ServeFlags, serveSettings } from '../../src/cli/serve-settings.js';
@@ -114,6 +115,36 @@ describe('callstream serve (the demo server)', function () {
       cli.child.kill('SIGTERM');
       await cli.exited;
       await fake.close();
+    }
+  });
+
+  it('serves openai-realtime with a limit of 10 sessions, 10 minutes each and the idle deadline unless told otherwise, and says so at start', async () => {
+    const key = 'sk-test-serve-limits';
+    const fake = await FakeRealtimeServer.start({ apiKey: key });
+    const cli = runCli(['serve', '--handler', 'openai-realtime', '--host', '127.0.0.1', '--port', '0'], { ...CLEAN_ENV, OPENAI_API_KEY: key, OPENAI_REALTIME_URL: fake.url });
+    try {
+      const said = JSON.parse(await cli.waitForLine(/openai-realtime: each session spends your OpenAI key/)) as Record<string, unknown>;
+      expect(said).to.include({ concurrencyLimit: 10, timeLimit: 600, idleTimeout: 60 });
+      expect(said.msg).to.match(/sessions at once: 10, time limit: 600 s, ended when idle for 60 s/);
+      const started = await listening(cli);
+      expect([started.concurrencyLimit, started.timeLimit]).to.deep.equal([10, 600]);
+      const status = (await (await fetch(`${String(started.url)}/status`)).json()) as { limit: unknown; timeLimit: unknown };
+      expect([status.limit, status.timeLimit]).to.deep.equal([10, 600]);
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+      await fake.close();
+    }
+    // What the operator sets wins; what it leaves unset (undefined, as the CLI passes it) keeps the demo's default.
+    const savedKey = process.env.OPENAI_API_KEY;
+    process.env.OPENAI_API_KEY = key;
+    try {
+      const stream = createDemoStream('openai-realtime', { concurrencyLimit: 3, timeLimit: undefined, logger: createLogger({ level: 'silent' }) });
+      expect([stream.options.concurrencyLimit, stream.options.timeLimitMs]).to.deep.equal([3, 600_000]);
+      await stream.shutdown();
+    } finally {
+      if (savedKey === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = savedKey;
     }
   });
 

@@ -254,19 +254,20 @@ describe('reliability: faults are injected and contained', function () {
       await expectFreed();
     });
 
-    it('a browser tab killed: no more media, no close, the peer still answering ICE', async () => {
+    it('a browser tab killed: no more media, RTCP or consent checks, no close', async () => {
       const peer = new TestPeer(server.url, `killed-tab-${Math.random().toString(36).slice(2, 8)}`, { codec: 'pcmu' });
       try {
         await peer.connect();
         const session = opened.at(-1)!;
-        // Half a second of audio at real-time pace, then the tab goes silent.
+        // Half a second of audio at real-time pace, then the tab is gone: nothing more leaves it.
         await sendPaced(25, () => peer.sendFrame(new Uint8Array(160).fill(0x40)));
+        peer.silence();
         const stopped = performance.now();
         count(counts, 'faults injected');
         const info = await session.ended;
         const silentFor = performance.now() - stopped;
-        expect(info.reason).to.equal('remote_closed');
-        expect(info.message).to.match(/No audio from the browser/);
+        expect(info.reason).to.equal('idle_timeout');
+        expect(info.message).to.match(/Nothing was received from the client/);
         expect(silentFor, 'ended by the inactivity timeout (800 ms)').to.be.within(700, 2500);
         await expectFreed();
       } finally {

@@ -130,6 +130,19 @@ export class TestPeer {
     return { local: local.type, remote: pair.remoteCandidate.type };
   }
 
+  /**
+   * `all`: plays a killed tab: from now on nothing leaves the peer (no media, RTCP, STUN consent
+   * checks or data-channel traffic), and nothing says it closed; its socket stays open, so what the
+   * server sends still arrives. `stun`: only its STUN (consent checks and answers) stops; media flows.
+   */
+  silence(what: 'all' | 'stun' = 'all'): void {
+    type Sending = { send: (...args: unknown[]) => Promise<void> };
+    const protocol = this.pc.iceTransports[0]?.connection.nominated?.protocol as unknown as { transport?: Sending; sendStun: Sending['send'] } | undefined;
+    if (!protocol?.transport) throw new Error('silence(): the peer is not connected');
+    if (what === 'stun') protocol.sendStun = async () => {};
+    else protocol.transport.send = async () => {};
+  }
+
   sendMessage(message: unknown): void {
     this.channel?.send(JSON.stringify(message));
   }

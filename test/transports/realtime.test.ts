@@ -247,6 +247,8 @@ describe('transports/realtime: OpenAI\'s Realtime protocol, served', function ()
     await serve(long);
     const client = official();
     await client.opened;
+    // A client is let in with its first event (a silent connection holds no place).
+    client.send({ type: 'session.update', session: { type: 'realtime' } });
     await client.until(() => client.of('response.output_audio.delta').length >= 10, 'the handler talking');
     client.send({ type: 'response.cancel' });
     await client.until(() => client.of('response.done').length === 1, 'response.done');
@@ -328,6 +330,8 @@ describe('transports/realtime: OpenAI\'s Realtime protocol, served', function ()
     first.send({ type: 'input_audio_buffer.append', audio: bytesOf(tone(200, 24000, 440)).toString('base64') });
     await first.until(() => first.of('callstream.session.opened').length === 1, 'the session open');
     const second = official();
+    await second.until(() => second.of('session.created').length === 1, 'session.created (it holds no place yet)');
+    second.send({ type: 'session.update', session: { type: 'realtime' } });
     await second.until(() => second.errors.length > 0, 'the refusal');
     expect(second.of('error')[0]!.error).to.include({ code: 'concurrency_limit_reached' });
     expect((await second.closed).code).to.equal(1013);

@@ -17,12 +17,10 @@ import { describeSession, readSessionUpdate } from './session-config.js';
  */
 export const SETTLE_MS = 500;
 
-/** Events kept while the connection is admitted (a place taken, an id claimed). */
-const MAX_EARLY_EVENTS = 250;
-
 /**
  * One client on `WS {path}/v1/realtime`, speaking OpenAI's Realtime protocol with callstream as the
- * server: admitted on connect (`session.created`), its session opened once its formats are settled,
+ * server: told `session.created` on connect, as clients expect, but admitted (a place, an id) only
+ * with its first event, which is due within `websocket.startTimeoutMs`; its session opened once its formats are settled,
  * its events translated into the session's calls and the session's audio into responses. Malformed
  * input gets an `error` event and a close with a code; events callstream does not support get an
  * `error` event and the connection goes on, as the API does.
@@ -31,7 +29,6 @@ export class RealtimeConnection extends JsonSocketConnection {
   private readonly events: ServerEvents;
   private readonly id = `sess_${randomUUID().replace(/-/g, '')}`;
   private admission: Admitted | undefined;
-  private early: Record<string, unknown>[] | undefined = [];
   private settle: TimerHandle | undefined;
   private config: Record<string, unknown> = {};
   private formats: { input: WireFormat; output: WireFormat } = { input: 'pcm', output: 'pcm' };
@@ -51,6 +48,7 @@ export class RealtimeConnection extends JsonSocketConnection {
       transport: 'websocket',
       remoteAddress,
       startTimeoutMs: runtime.options.websocket.startTimeoutMs,
+      awaiting: 'event',
       protocol: 'the Realtime protocol',
       tellPeer: true,
     });
@@ -59,10 +57,8 @@ export class RealtimeConnection extends JsonSocketConnection {
       this.settle?.cancel();
       if (!this.session) this.admission?.giveBack();
     });
-    this.admit().catch((error: unknown) => {
-      this.log.error({ err: error }, 'admitting a Realtime client failed');
-      this.fatal(CloseCode.internalError, { type: 'server_error', code: null, message: 'The session could not be started.' });
-    });
+    // A connection that says nothing holds no place: nothing is admitted before the first event.
+    this.events.send('session.created', { session: this.describe() });
   }
 
   /** Closes with an `error` event first, as Realtime clients expect (the base class's refusals come here too). */
@@ -70,14 +66,11 @@ export class RealtimeConnection extends JsonSocketConnection {
     this.fatal(code, { type: code === CloseCode.internalError ? 'server_error' : 'invalid_request_error', code: 'protocol_error', message: reason });
   }
 
-  protected onMessage(message: Record<string, unknown>): void {
-    if (this.early) {
-      if (this.early.length >= MAX_EARLY_EVENTS) return this.refuse(CloseCode.policyViolation, 'Too many events before the session was created.');
-      this.early.push(message);
-      return;
-    }
+  protected onMessage(message: Record<string, unknown>): void | Promise<void> {
     const type = message.type;
     if (typeof type !== 'string') return this.refuse(CloseCode.protocolError, 'An event without a string "type".');
+    // The events that follow are held (and bounded) by the base class while this one is admitted.
+    if (!this.admission) return this.admit(message);
     const eventId = typeof message.event_id === 'string' ? message.event_id : undefined;
     if (type === 'session.update') return this.onSessionUpdate(message.session, eventId);
     const session = this.session ?? this.open();
@@ -107,8 +100,8 @@ export class RealtimeConnection extends JsonSocketConnection {
     }
   }
 
-  /** The client is let in (a place under the limit, an id) and told so with `session.created`. */
-  private async admit(): Promise<void> {
+  /** The client is let in with its first event (a place under the limit, an id), then the event is handled. */
+  private async admit(first: Record<string, unknown>): Promise<void> {
     const admission = await this.runtime.admit({ transport: 'websocket', id: this.id });
     if (!admission.admitted) {
       const limit = this.runtime.options.concurrencyLimit;
@@ -118,14 +111,9 @@ export class RealtimeConnection extends JsonSocketConnection {
     }
     if (this.isClosed) return admission.giveBack();
     this.admission = admission;
-    this.events.send('session.created', { session: this.describe() });
+    this.stopStartDeadline();
     this.armSettle();
-    const early = this.early ?? [];
-    this.early = undefined;
-    for (const message of early) {
-      if (this.isClosed) return;
-      this.onMessage(message);
-    }
+    void this.onMessage(first);
   }
 
   /** Opens the session with the formats now in effect, and starts it. */

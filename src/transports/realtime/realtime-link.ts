@@ -115,6 +115,7 @@ export class RealtimeLink implements TransportLink {
   close(reason: EndReason, message: string): void {
     this.closeResponse('cancelled', 'client_cancelled');
     if (reason === 'time_limit') this.events.error({ type: 'invalid_request_error', code: 'session_expired', message });
+    if (reason === 'idle_timeout') this.events.error({ type: 'invalid_request_error', code: 'idle_timeout', message });
     this.writer.close(closeCodeFor(reason), message);
   }
 

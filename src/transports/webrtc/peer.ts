@@ -1,5 +1,6 @@
 import {
   MediaStreamTrack,
+  type Protocol,
   RTCPeerConnection,
   type RTCDataChannel,
   type RTCIceCandidateInit,
@@ -11,7 +12,7 @@ import {
   useVP8,
 } from 'werift';
 import type { TimerHandle } from '../../clock.js';
-import { CallstreamError } from '../../errors.js';
+import { CallstreamError, describeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Place } from '../../coordination/coordination.js';
 import type { Session } from '../../session/session.js';
@@ -58,8 +59,8 @@ export class WebRtcPeer {
   private reorder: ReorderBuffer | undefined;
   private disconnectTimer: TimerHandle | undefined;
   private closed = false;
-  private lastRtpAt = 0;
-  private inactivity: TimerHandle | undefined;
+  /** The ICE sockets whose STUN requests (the browser's consent checks) count as the client's activity. */
+  private readonly stunHeard = new Set<Protocol>();
 
   constructor(
     private readonly runtime: TransportRuntime,
@@ -92,10 +93,7 @@ export class WebRtcPeer {
       const video = new VideoPipe(runtime.videoCodec, this.outboundVideo, runtime.clock, this.log, (frame) => this.session?.receiveVideo(frame));
       this.video = video;
       const transceiver = this.pc.addTransceiver(this.outboundVideo, { direction: DIRECTION[mode] });
-      transceiver.onTrack.subscribe((track) => {
-        video.receiveFrom(track, transceiver.receiver);
-        track.onReceiveRtp.subscribe(() => (this.lastRtpAt = this.runtime.clock.now()));
-      });
+      transceiver.onTrack.subscribe((track) => video.receiveFrom(track, transceiver.receiver));
       video.listenForKeyframeAsks(transceiver.sender);
     }
     this.pc.onDataChannel.subscribe((channel) => this.onDataChannel(channel));
@@ -107,7 +105,8 @@ export class WebRtcPeer {
     try {
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
     } catch (error) {
-      this.log.debug({ err: error }, 'offer refused by the WebRTC stack');
+      // What the client sent is at fault: a debug line with werift's words, never its stack.
+      this.log.debug({ reason: describeError(error) }, 'offer refused by the WebRTC stack');
       throw new CallstreamError('BAD_REQUEST', "The offer's SDP could not be applied: check it is a complete offer from a WebRTC stack.", { cause: error });
     }
     for (const candidate of candidates) await this.addCandidate(candidate);
@@ -115,12 +114,14 @@ export class WebRtcPeer {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
     } catch (error) {
       // werift accepts some offers it then cannot answer (e.g. a media section without a=mid).
-      this.log.debug({ err: error }, 'offer not answerable by the WebRTC stack');
+      this.log.debug({ reason: describeError(error) }, 'offer not answerable by the WebRTC stack');
       throw new CallstreamError('BAD_REQUEST', "The offer's SDP cannot be answered: check it is a complete offer from a WebRTC stack (each media section with a=mid).", { cause: error });
     }
     // ICE can fail while the offer is being answered (an offer with no usable candidate): the peer is
     // closed and its place freed already, so no session may be opened for it.
     if (this.closed) throw new CallstreamError('BAD_REQUEST', 'The connection failed while the offer was answered: the offer has no usable ICE candidate.');
+    // Every packet from the browser (RTP, RTCP, DTLS, data channel) is a sign of life: no silence is idleness.
+    this.pc.iceTransports[0]?.connection.onData.subscribe(() => this.session?.heard());
     let codec: RtpAudioCodec | undefined;
     if (this.hasAudio) {
       const negotiated = this.pc.getTransceivers().find((t) => t.kind === 'audio')?.codecs[0];
@@ -182,7 +183,6 @@ export class WebRtcPeer {
     if (this.closed) return;
     this.closed = true;
     this.disconnectTimer?.cancel();
-    this.inactivity?.cancel();
     this.reorder?.flush();
     this.video?.close();
     if (this.session) this.session.end('remote_closed', reason);
@@ -196,10 +196,8 @@ export class WebRtcPeer {
     if (state === 'connected') {
       this.disconnectTimer?.cancel();
       this.disconnectTimer = undefined;
-      if (this.session && !this.session.isLive && !this.session.isClosed) {
-        this.session.start();
-        this.watchInactivity();
-      }
+      this.listenForConsentChecks();
+      if (this.session && !this.session.isLive && !this.session.isClosed) this.session.start();
     } else if (state === 'disconnected') {
       this.disconnectTimer ??= this.runtime.clock.after(this.runtime.options.webrtc.disconnectGraceMs, () => this.close('The connection was lost.'));
     } else if (state === 'failed' || state === 'closed') {
@@ -207,22 +205,20 @@ export class WebRtcPeer {
     }
   }
 
-  /** A killed tab sends nothing more; werift's ICE notices only after ~30 s. Media silence ends it sooner. */
-  private watchInactivity(): void {
-    const timeoutMs = this.runtime.options.webrtc.inactivityTimeoutMs;
-    if (this.runtime.options.mode === 'receive' || timeoutMs <= 0) return;
-    this.lastRtpAt = this.runtime.clock.now();
-    const check = () => {
-      const idle = this.runtime.clock.now() - this.lastRtpAt;
-      if (idle >= timeoutMs) return this.close(`No audio from the browser for ${Math.round(idle)} ms.`);
-      this.inactivity = this.runtime.clock.after(timeoutMs - idle, check);
-    };
-    this.inactivity = this.runtime.clock.after(timeoutMs, check);
+  /**
+   * The browser's STUN consent checks (every few seconds, RFC 7675) on the selected pair are its
+   * activity too: a peer that sends no media and receives none still sends them. A killed tab sends
+   * nothing, and its session ends at the idle deadline (werift's ICE would notice only after ~30 s).
+   */
+  private listenForConsentChecks(): void {
+    const protocol = this.pc.iceTransports[0]?.connection.nominated?.protocol;
+    if (!protocol || this.stunHeard.has(protocol)) return;
+    this.stunHeard.add(protocol);
+    protocol.onRequestReceived.subscribe(() => this.session?.heard());
   }
 
   private onRtp(rtp: RtpPacket): void {
     if (!this.reorder || this.closed) return;
-    this.lastRtpAt = this.runtime.clock.now();
     this.reorder.push(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.payload);
   }
 
