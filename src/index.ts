@@ -50,6 +50,7 @@ export type {
   CallStatusEvent,
   ClientMessage,
   EndReason,
+  HangUpOptions,
   InterruptReport,
   PlayedEvent,
   StopInfo,

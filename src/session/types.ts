@@ -83,6 +83,16 @@ export interface StreamStatusEvent {
   params: Record<string, string>;
 }
 
+/** Options of `ctx.hangUp()`. */
+export interface HangUpOptions {
+  /**
+   * A line for the caller, e.g. why the call ends: a phone call with Twilio REST credentials hears it
+   * spoken (`<Say>`, then `<Hangup>`); browsers and programs get it in their `end_stream` message.
+   * A phone call without credentials has no way to hear it: its stream just closes.
+   */
+  say?: string;
+}
+
 /** Progress of outbound audio at the far end. */
 export interface PlayedEvent {
   /** Audio played since the session started (ms), as acknowledged or estimated. */
