@@ -45,6 +45,13 @@ export interface JoinOptions {
   maxParticipants?: number;
   /** When this join creates the room: the rate it mixes at (8000, 16000, 24000 or 48000; default the Stream's `rooms.sampleRate`, 16000). */
   sampleRate?: number;
+  /**
+   * The room's PIN (1-64 visible characters). A room with a PIN (the Stream's `rooms.pin`, else the
+   * one its creating join brought) admits only joins with the same PIN: ROOM_PIN_REQUIRED without
+   * one, BAD_PIN with another, and BAD_PIN for a PIN brought to a room that has none. A session has
+   * `rooms.pinAttempts` wrong PINs (default 3), then it is hung up.
+   */
+  pin?: string;
 }
 
 /**

@@ -299,7 +299,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   receiveDtmf(digit: string): void {
     if (this.state !== 'live') return;
-    this.log.debug({ digit }, 'dtmf');
+    this.log.debug('dtmf'); // never the digit: keys are PINs and card numbers
     this.emit('dtmf', digit);
     this.runner.dtmf(digit);
   }
