@@ -22,6 +22,13 @@ export interface RoomsOptions {
    * RATE_LIMITED. Default 10 per 10 minutes; false: none.
    */
   pinFailures?: { limit: number; windowMs: number } | false;
+  /**
+   * A participant whose client has sent no audio at all (silence is audio) for this long leaves its
+   * room (`leave` with `idle`; its handle is told `close` with `idle`), so idle joiners cannot hold a
+   * room's places or this instance's rooms (ms; 0: never). Sessions whose transport never listens
+   * (mode `receive`) are exempt. Default 30000.
+   */
+  idleMs?: number;
 }
 
 export interface RoomsSettings {
@@ -31,6 +38,7 @@ export interface RoomsSettings {
   pin: (room: string) => string | undefined;
   pinAttempts: number;
   pinFailures: { limit: number; windowMs: number } | false;
+  idleMs: number;
 }
 
 const RATES = new Set([8000, 16000, 24000, 48000]);
@@ -47,11 +55,13 @@ export function checkRoomsOptions(options: RoomsOptions = {}): RoomsSettings {
   if (!(Number.isInteger(out.maxRooms) && out.maxRooms >= 1)) throw new TypeError(`rooms.maxRooms must be a positive integer; got ${String(options.maxRooms)}.`);
   const pinAttempts = options.pinAttempts ?? 3;
   if (!(Number.isInteger(pinAttempts) && pinAttempts >= 1)) throw new TypeError(`rooms.pinAttempts must be a positive integer; got ${String(options.pinAttempts)}.`);
+  const idleMs = options.idleMs ?? 30_000;
+  if (!(Number.isFinite(idleMs) && idleMs >= 0)) throw new TypeError(`rooms.idleMs must be a number of milliseconds (0: never); got ${String(options.idleMs)}.`);
   const pinFailures = options.pinFailures ?? { limit: 10, windowMs: 600_000 };
   if (pinFailures !== false && !(Number.isInteger(pinFailures.limit) && pinFailures.limit > 0 && pinFailures.windowMs > 0)) {
     throw new TypeError(`rooms.pinFailures needs a positive integer limit and a positive windowMs, or false; got ${JSON.stringify(pinFailures)}.`);
   }
-  return { ...out, pin: configuredPin(options.pin), pinAttempts, pinFailures };
+  return { ...out, pin: configuredPin(options.pin), pinAttempts, pinFailures, idleMs };
 }
 
 /** The `rooms.pin` option as a function of the room's name (a fixed PIN is checked at once). */

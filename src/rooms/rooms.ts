@@ -5,6 +5,7 @@ import { CallstreamError, isCallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JoinOptions, LeaveReason, ParticipantInfo, RoomAccess, RoomCloseReason, RoomHandle } from '../session/room-access.js';
 import type { Session } from '../session/session.js';
+import { IdleParticipants } from './idle-participants.js';
 import { Membership, type RoomConnection } from './membership.js';
 import { PinAttempts } from './pin-attempts.js';
 import { Room, type RoomInfo } from './room.js';
@@ -36,7 +37,7 @@ export interface StreamRooms {
 
 const NAME = /^[\w.:@+-]{1,100}$/;
 const KEY_PREFIX = roomKey('');
-const LEAVE_REASONS = new Set(['left', 'ended', 'moved', 'closed', 'lost']);
+const LEAVE_REASONS = new Set(['left', 'ended', 'moved', 'closed', 'lost', 'idle']);
 
 /**
  * The rooms of one Stream on this instance: sessions join them (`ctx.join()`), server code lists and
@@ -57,6 +58,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
   private readonly settings: RoomsSettings;
   private readonly log: Logger;
   private readonly pinAttempts: PinAttempts;
+  private readonly idle: IdleParticipants;
 
   constructor(
     private readonly runtime: RoomsRuntime,
@@ -68,6 +70,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     this.log = runtime.logger.child({ component: 'rooms' });
     const { pinAttempts, pinFailures } = this.settings;
     this.pinAttempts = new PinAttempts(pinAttempts, pinFailures ? runtime.coordination.rateBucket('room-pin-failures', pinFailures) : undefined, addressKey, this.log);
+    this.idle = new IdleParticipants(this.settings.idleMs, runtime.clock, (membership) => this.letGoIdle(membership));
     runtime.directory.handlePrefix(KEY_PREFIX, (key, message) => this.answer(key.slice(KEY_PREFIX.length), message));
   }
 
@@ -149,6 +152,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     }
     this.memberships.set(session.id, membership);
     membership.attach();
+    this.idle.watch(membership);
     if (!this.tracked.has(session)) {
       this.tracked.add(session);
       session.onEnd(() => void this.leave(session, 'ended'));
@@ -160,8 +164,19 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     const membership = this.memberships.get(session.id);
     if (!membership) return;
     this.memberships.delete(session.id);
+    this.idle.unwatch(membership);
     membership.detach();
     membership.connection.remove(session.id, reason);
+  }
+
+  /** A participant whose client sent no audio for `idleMs`: out of its room, the others told `idle`, its handler `close` with `idle`. */
+  private letGoIdle(membership: Membership): void {
+    const id = membership.info.id;
+    if (this.memberships.get(id) !== membership) return;
+    this.log.info({ room: membership.connection.name, participant: id, idleMs: this.settings.idleMs }, 'room: a participant sent no audio; letting it go');
+    this.memberships.delete(id);
+    membership.connection.remove(id, 'idle');
+    membership.close('idle');
   }
 
   /**
@@ -232,6 +247,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
 
   /** A membership the room let go (it closed). */
   private forget(membership: Membership): void {
+    this.idle.unwatch(membership);
     if (this.memberships.get(membership.info.id) === membership) this.memberships.delete(membership.info.id);
   }
 

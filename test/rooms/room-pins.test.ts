@@ -76,13 +76,13 @@ describe('rooms: join(name, { pin })', function () {
   });
 });
 
-describe('rooms options: PINs', () => {
-  it('refuses a bad PIN, attempt limit or failure budget at once, and never quotes the PIN', () => {
-    const bad: RoomsOptions[] = [{ pin: '' }, { pin: 'has space' }, { pinAttempts: 0 }, { pinFailures: { limit: 0, windowMs: 1 } }];
+describe('rooms options: PINs and idle participants', () => {
+  it('refuses a bad PIN, attempt limit, failure budget or idle time at once, and never quotes the PIN', () => {
+    const bad: RoomsOptions[] = [{ pin: '' }, { pin: 'has space' }, { pinAttempts: 0 }, { idleMs: -1 }, { pinFailures: { limit: 0, windowMs: 1 } }];
     for (const rooms of bad) expect(() => checkRoomsOptions(rooms), JSON.stringify(rooms)).to.throw(TypeError);
     expect(() => checkRoomsOptions({ pin: 'has space' })).to.throw(TypeError, /^rooms\.pin: a PIN is 1-64 visible ASCII characters/);
     const settings = checkRoomsOptions({});
-    expect(settings).to.include({ pinAttempts: 3 });
+    expect(settings).to.include({ pinAttempts: 3, idleMs: 30_000 });
     expect(settings.pinFailures).to.deep.equal({ limit: 10, windowMs: 600_000 });
     expect(settings.pin('any')).to.equal(undefined);
   });
