@@ -1,5 +1,5 @@
 import { type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
-import { conference, ROOM_INPUT, roomFromCall } from './conference.js';
+import { conference, conferencePin, PIN_GREETING, PIN_INPUT, ROOM_INPUT, roomFromCall } from './conference/index.js';
 import { Desk, deskPage } from './desk/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
 import { openaiRealtime, realtimeOptionsFromEnv } from './openai-realtime/index.js';
@@ -12,7 +12,7 @@ export const DEFAULT_DEMO_HANDLER = 'reply-echo';
 /** A demo: its handler, the Stream options it needs (video demos set the modality), and what it adds to its Stream (pages). */
 export interface DemoHandler {
   handler: AudioHandler | VideoFunction;
-  options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms'>;
+  options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms' | 'telephone'>;
   /** Called with the Stream before it is mounted. */
   setup?(stream: Stream): void;
 }
@@ -28,14 +28,19 @@ export const DEMO_HANDLERS = {
     options: { uiArgs: { title: 'Talk to a speech-to-speech model', subtitle: 'OpenAI Realtime: talk over it to cut it off.' } },
   }),
   // Every session joins a room: phone calls by the webhook URL's ?room=, browsers and programs by their `room` input; lobby by default.
-  conference: () => ({
-    handler: conference(),
-    options: {
-      additionalInputs: [ROOM_INPUT],
-      customParameters: roomFromCall,
-      uiArgs: { title: 'Conference', subtitle: 'Everyone in the same room hears everyone else: phones, browsers and programs.', startLabel: 'Join the room' },
-    },
-  }),
+  // CALLSTREAM_ROOM_PIN: every room needs it (phone callers key it in, browsers and programs send it as their `pin` input).
+  conference: () => {
+    const pin = conferencePin();
+    return {
+      handler: conference(),
+      options: {
+        additionalInputs: pin === undefined ? [ROOM_INPUT] : [ROOM_INPUT, PIN_INPUT],
+        customParameters: roomFromCall,
+        ...(pin === undefined ? {} : { rooms: { pin }, telephone: { greeting: PIN_GREETING } }),
+        uiArgs: { title: 'Conference', subtitle: 'Everyone in the same room hears everyone else: phones, browsers and programs.', startLabel: 'Join the room' },
+      },
+    };
+  },
   // Phone callers wait; a person answers them from {path}/desk.
   desk: () => {
     const desk = new Desk();
@@ -61,7 +66,13 @@ export function demoHandler(name: string): DemoHandler {
 /** A Stream serving the demo called `name`, with `options` on top of what the demo needs. */
 export function createDemoStream(name: string, options: StreamOptions = {}): Stream {
   const demo = demoHandler(name);
-  const stream = new Stream(demo.handler, { ...demo.options, ...options, uiArgs: { ...demo.options.uiArgs, ...options.uiArgs } });
+  const stream = new Stream(demo.handler, {
+    ...demo.options,
+    ...options,
+    uiArgs: { ...demo.options.uiArgs, ...options.uiArgs },
+    rooms: { ...demo.options.rooms, ...options.rooms },
+    telephone: { ...demo.options.telephone, ...options.telephone },
+  });
   demo.setup?.(stream);
   return stream;
 }

@@ -1,4 +1,5 @@
 import type { AudioFormat } from '../audio/frame.js';
+import type { ErrorCode } from '../errors.js';
 
 /** The wire a session arrived on. Handlers should not need it; it is there for logs and facts. */
 export type TransportKind = 'telephone' | 'webrtc' | 'websocket';
@@ -119,7 +120,7 @@ export interface InterruptReport {
 /** A message for the client (FastRTC's data-channel / WebSocket messages). */
 export type ClientMessage =
   | { type: 'send_input' | 'fetch_output' | 'end_stream' | 'stopword' | 'log' | 'update_connection' | 'output'; data: unknown }
-  | { type: 'error' | 'warning'; message: string };
+  | { type: 'error' | 'warning'; message: string; /** What went wrong, for programs (e.g. `ROOM_FULL`). */ code?: ErrorCode };
 
 /** Resolved audio formats of a session. */
 export interface SessionFormats {
