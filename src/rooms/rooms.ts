@@ -9,10 +9,11 @@ import { IdleParticipants } from './idle-participants.js';
 import { Membership, type RoomConnection } from './membership.js';
 import { PinAttempts } from './pin-attempts.js';
 import { Room, type RoomInfo } from './room.js';
-import { RemoteEndpoint, RoomHost } from './room-host.js';
+import { RoomHost } from './room-host.js';
 import { admitPin, checkPin, pinDigest, WrongPinError } from './room-pin.js';
 import { RoomRelay } from './room-relay.js';
-import { type JoinRequest, mediaTopic, readRoomMessage, remoteParticipant, type RoomHello, roomKey } from './room-wire.js';
+import { answerRoomQuestion } from './room-questions.js';
+import { mediaTopic, readRoomMessage, roomKey } from './room-wire.js';
 import { checkRoomShape, checkRoomsOptions, type RoomsOptions, type RoomsSettings } from './rooms-options.js';
 
 export type { RoomsOptions };
@@ -37,7 +38,6 @@ export interface StreamRooms {
 
 const NAME = /^[\w.:@+-]{1,100}$/;
 const KEY_PREFIX = roomKey('');
-const LEAVE_REASONS = new Set(['left', 'ended', 'moved', 'closed', 'lost', 'idle']);
 
 /**
  * The rooms of one Stream on this instance: sessions join them (`ctx.join()`), server code lists and
@@ -255,33 +255,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
   private answer(name: string, message: BusMessage): unknown {
     const room = this.hosted.get(name);
     if (!room) throw new CallstreamError('ROOM_NOT_FOUND', `There is no room "${name.slice(0, 100)}".`);
-    switch (message.type) {
-      case 'room.hello':
-        return { sampleRate: room.format.sampleRate, maxParticipants: room.maxParticipants, instanceId: this.runtime.coordination.instanceId, createdAt: room.createdAt, pin: room.hasPin } satisfies RoomHello;
-      case 'room.join': {
-        const { participant, from, pin } = message as unknown as JoinRequest;
-        const info = remoteParticipant(participant);
-        if (!info || typeof from !== 'string' || (pin !== undefined && typeof pin !== 'string')) throw new CallstreamError('BAD_REQUEST', 'A room.join without a participant.');
-        room.add(info, this.hostOf(room).endpoint(info.id, from), pin, from);
-        return room.list();
-      }
-      case 'room.leave': {
-        const reason = LEAVE_REASONS.has(message.reason as string) ? (message.reason as LeaveReason) : 'left';
-        return typeof message.id === 'string' && room.remove(message.id, reason);
-      }
-      case 'room.listen': {
-        const endpoint = typeof message.id === 'string' ? room.get(message.id)?.endpoint : undefined;
-        if (endpoint instanceof RemoteEndpoint) endpoint.wantsMix = message.wantsMix === true;
-        return true;
-      }
-      case 'room.close':
-        room.close('closed');
-        return true;
-      case 'room.info':
-        return room.info();
-      default:
-        throw new CallstreamError('BAD_REQUEST', `Unknown room message "${String(message.type).slice(0, 40)}".`);
-    }
+    return answerRoomQuestion(room, message, this.runtime.coordination.instanceId, () => this.hostOf(room));
   }
 
   /** What serves a hosted room's participants on other instances (made with the first of them). */
