@@ -89,7 +89,9 @@ export function conference(): SessionFunction {
         pin = keyed || undefined;
       } else {
         ctx.sendMessage({ type: 'warning', code, message: `${(error as Error).message} Send the room's PIN as the pin input.` });
-        const next = await nextInputs(ctx, deadline - Date.now());
+        let next: Readonly<InputValues> | undefined;
+        do next = await nextInputs(ctx, deadline - Date.now());
+        while (next !== undefined && pinOf(next) === pin && roomName(next.room) === name); // the same try again is no new guess
         if (next === undefined) return refuse(ctx, 'ROOM_PIN_REQUIRED');
         inputs = next;
         pin = pinOf(next);

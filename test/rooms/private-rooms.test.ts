@@ -111,6 +111,9 @@ describe('private rooms: the conference demo with CALLSTREAM_ROOM_PIN', function
     const stranger = await program('guesser');
     await stranger.inputs({ room: 'sales', pin: '0000' });
     await stranger.waitForMessages('warning', 1);
+    await stranger.inputs({ room: 'sales', pin: '0000' }); // the same inputs again (the page sends all on any change): no new guess
+    await sleep(300);
+    expect(stranger.messagesOf('warning')).to.have.length(1);
     await stranger.inputs({ pin: '0001' });
     expect(String((await stranger.waitForMessages('warning', 2))[1]!.message)).to.match(/1 try left/);
     await stranger.inputs({ pin: '0002' });
