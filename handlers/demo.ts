@@ -1,5 +1,5 @@
 import { type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
-import { conference, ROOM_INPUT, roomFromCall } from './conference.js';
+import { conference, conferencePin, PIN_GREETING, PIN_INPUT, ROOM_INPUT, roomFromCall } from './conference/index.js';
 import { Desk, deskPage } from './desk/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
 import { openaiRealtime, realtimeOptionsFromEnv } from './openai-realtime/index.js';
@@ -12,7 +12,7 @@ export const DEFAULT_DEMO_HANDLER = 'reply-echo';
 /** A demo: its handler, the Stream options it needs (video demos set the modality), and what it adds to its Stream (pages). */
 export interface DemoHandler {
   handler: AudioHandler | VideoFunction;
-  options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms' | 'concurrencyLimit' | 'timeLimit'>;
+  options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms' | 'telephone' | 'concurrencyLimit' | 'timeLimit'>;
   /** Called with the Stream before it is mounted. */
   setup?(stream: Stream): void;
 }
@@ -35,14 +35,19 @@ export const DEMO_HANDLERS = {
     setup: (stream: Stream) => sayRealtimeLimits(stream),
   }),
   // Every session joins a room: phone calls by the webhook URL's ?room=, browsers and programs by their `room` input; lobby by default.
-  conference: () => ({
-    handler: conference(),
-    options: {
-      additionalInputs: [ROOM_INPUT],
-      customParameters: roomFromCall,
-      uiArgs: { title: 'Conference', subtitle: 'Everyone in the same room hears everyone else: phones, browsers and programs.', startLabel: 'Join the room' },
-    },
-  }),
+  // CALLSTREAM_ROOM_PIN: every room needs it (phone callers key it in, browsers and programs send it as their `pin` input).
+  conference: () => {
+    const pin = conferencePin();
+    return {
+      handler: conference(),
+      options: {
+        additionalInputs: pin === undefined ? [ROOM_INPUT] : [ROOM_INPUT, PIN_INPUT],
+        customParameters: roomFromCall,
+        ...(pin === undefined ? {} : { rooms: { pin }, telephone: { greeting: PIN_GREETING } }),
+        uiArgs: { title: 'Conference', subtitle: 'Everyone in the same room hears everyone else: phones, browsers and programs.', startLabel: 'Join the room' },
+      },
+    };
+  },
   // Phone callers wait; a person answers them from {path}/desk.
   desk: () => {
     const desk = new Desk();
@@ -86,7 +91,13 @@ export function createDemoStream(name: string, options: StreamOptions = {}): Str
   const demo = demoHandler(name);
   // An option left undefined (a CLI flag not given) keeps the demo's own default.
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as StreamOptions;
-  const stream = new Stream(demo.handler, { ...demo.options, ...given, uiArgs: { ...demo.options.uiArgs, ...options.uiArgs } });
+  const stream = new Stream(demo.handler, {
+    ...demo.options,
+    ...given,
+    uiArgs: { ...demo.options.uiArgs, ...options.uiArgs },
+    rooms: { ...demo.options.rooms, ...options.rooms },
+    telephone: { ...demo.options.telephone, ...options.telephone },
+  });
   demo.setup?.(stream);
   return stream;
 }

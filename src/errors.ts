@@ -1,5 +1,6 @@
 /** Machine-readable error codes; every error callstream raises carries one. */
 export type ErrorCode =
+  | 'BAD_PIN'
   | 'BAD_REQUEST'
   | 'BAD_SIGNATURE'
   | 'CALL_FAILED'
@@ -13,6 +14,7 @@ export type ErrorCode =
   | 'ROOM_FULL'
   | 'ROOM_LIMIT'
   | 'ROOM_NOT_FOUND'
+  | 'ROOM_PIN_REQUIRED'
   | 'SESSION_CLOSED'
   | 'TIME_LIMIT'
   | 'TUNNEL_ERROR'

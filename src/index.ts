@@ -29,6 +29,7 @@ export type { SessionHandle } from './session/handle.js';
 export type { JoinOptions, LeaveReason, ParticipantInfo, RoomCloseReason, RoomEvents, RoomHandle } from './session/room-access.js';
 export type { Room, RoomEventMap, RoomInfo } from './rooms/room.js';
 export type { RoomsOptions, StreamRooms } from './rooms/rooms.js';
+export { WrongPinError } from './rooms/room-pin.js';
 export {
   type AudioHandler,
   DEFAULT_INPUT_FORMAT,
@@ -50,6 +51,7 @@ export type {
   CallStatusEvent,
   ClientMessage,
   EndReason,
+  HangUpOptions,
   InterruptReport,
   PlayedEvent,
   StopInfo,

@@ -230,7 +230,7 @@ export interface StreamOptions {
   websocket?: WebSocketOptions;
   /** Records every session to `<directory>/<sessionId>.wav` (stereo: caller left, handler right), and every room this instance mixes to `<directory>/room-<name>-<time>.wav` (mono: the whole mix). */
   record?: RecordOptions;
-  /** Limits and defaults of rooms (`ctx.join()`): participants per room (10), rooms per instance (100), mixing rate (16000). */
+  /** Limits and defaults of rooms (`ctx.join()`): participants per room (10), rooms per instance (100), mixing rate (16000), PINs, idle participants (30 s). */
   rooms?: RoomsOptions;
   /** The VP8 codec of video streams. Default: ffmpeg child processes (FFMPEG_PATH, else PATH). */
   videoCodec?: VideoCodec;

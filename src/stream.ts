@@ -9,6 +9,7 @@ import type { Coordination } from './coordination/coordination.js';
 import { createCoordination } from './coordination/create.js';
 import { SessionDirectory } from './coordination/session-directory.js';
 import { CallstreamError } from './errors.js';
+import { clientKey } from './http/rate-limit.js';
 import { defaultInputs, type InputValues } from './inputs/spec.js';
 import { setInputs, setInputsOp } from './inputs/input-route.js';
 import { createLogger, type Logger } from './logger.js';
@@ -140,7 +141,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       await session.hangUp();
       return null;
     });
-    this.rooms = this.roomRegistry = new Rooms(this, options.rooms);
+    this.rooms = this.roomRegistry = new Rooms(this, options.rooms, clientKey);
     const record = this.options.record;
     if (record) {
       this.roomRegistry.onRoom = (room) => {

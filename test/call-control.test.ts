@@ -59,6 +59,19 @@ describe('call control from the handler', function () {
     }
   });
 
+  it('hangUp({ say }) gives a WebSocket client the line in its end_stream message, then closes cleanly', async () => {
+    const server = await startTestServer({ inputFormat: 'native', onDtmf: (_digit: string, ctx: SessionContext) => void ctx.hangUp({ say: 'This conference is full.' }) });
+    try {
+      const client = new AudioSocket(server.url);
+      await client.start('hang-up-line');
+      client.send({ event: 'dtmf', dtmf: { digit: '1' } });
+      expect(await client.next((m) => m.type === 'end_stream')).to.deep.include({ data: 'This conference is full.' });
+      expect((await client.closed).code).to.equal(1000);
+    } finally {
+      await server.close();
+    }
+  });
+
   describe('over Twilio\'s REST API (a fake API on loopback)', () => {
     let api: FakeTwilioApi;
     let server: TestServer | undefined;
@@ -146,6 +159,16 @@ describe('call control from the handler', function () {
         await media.closed;
       });
     }
+
+    it('hangUp({ say }) replaces the call\'s TwiML with <Say> then <Hangup>: the caller hears the line, and the session ends with it', async () => {
+      await serve(onDigit((_, ctx) => ctx.hangUp({ say: 'This conference is full.' })));
+      const { callee, media, session } = await answeredCall();
+      media.sendDtmf('5');
+      const ended = await session.ended;
+      expect(ended).to.include({ reason: 'hangup', message: 'This conference is full.' });
+      expect(callee.updates.map((u) => u.form)).to.deep.equal([{ Twiml: '<?xml version="1.0" encoding="UTF-8"?><Response><Say>This conference is full.</Say><Hangup/></Response>' }]);
+      await media.closed;
+    });
 
     it('telephone.twilioRecording starts a dual-channel Twilio-side recording once media flows', async () => {
       await serve({ inputFormat: 'native' }, { telephone: { twilioRecording: true } });

@@ -21,6 +21,7 @@ sessions (DRAIN_MS, default ${SERVE_DEFAULTS.drainMs}) and exits 0.
 Options:
   --handler            Demo handler to serve (env CALLSTREAM_HANDLER; default ${DEFAULT_DEMO_HANDLER}).
                        One of: ${Object.keys(DEMO_HANDLERS).join(', ')}.
+                       conference: CALLSTREAM_ROOM_PIN (4-12 digits) makes every room ask for it.
   --host               Interface to listen on (env HOST; default ${SERVE_DEFAULTS.host}).
   --port               Port (env PORT; default ${SERVE_DEFAULTS.port}; 0 picks a free one).
   --trust-proxy        Honour X-Forwarded-Proto/Host (env TRUST_PROXY=1; default off; on Heroku-style hosts).

@@ -12,8 +12,11 @@ export interface RoomConnection {
   readonly name: string;
   /** The room's mixing format. */
   readonly format: AudioFormat;
-  /** Adds a participant of this instance (may be asynchronous: the room may be mixed elsewhere). Rejects ROOM_FULL. */
-  add(info: ParticipantInfo, endpoint: ParticipantEndpoint): unknown;
+  /**
+   * Adds a participant of this instance, presenting `pin` (its digest) where the room is mixed (may be
+   * asynchronous: the room may be mixed elsewhere). Rejects ROOM_PIN_REQUIRED, BAD_PIN, ROOM_FULL.
+   */
+  add(info: ParticipantInfo, endpoint: ParticipantEndpoint, pin?: string): unknown;
   /** Everyone in the room, as last known here. */
   list(): ParticipantInfo[];
   /** The participant's voice, PCM at the room's rate. */

@@ -25,6 +25,8 @@ export class RoomRelay implements RoomConnection {
   readonly hostInstanceId: string;
   readonly maxParticipants: number;
   readonly createdAt: number;
+  /** Whether joining needs a PIN (as the mixing instance said). */
+  readonly pin: boolean;
   private readonly members = new Map<string, ParticipantEndpoint>();
   private known: ParticipantInfo[] = [];
   private readonly toRoom: ToFormat;
@@ -45,6 +47,7 @@ export class RoomRelay implements RoomConnection {
     this.hostInstanceId = hello.instanceId;
     this.maxParticipants = hello.maxParticipants;
     this.createdAt = hello.createdAt;
+    this.pin = hello.pin === true;
     this.toRoom = new ToFormat(this.format);
     this.lastMixAt = clock.now();
     this.scheduleBeat();
@@ -69,11 +72,12 @@ export class RoomRelay implements RoomConnection {
     return this.known;
   }
 
-  async add(info: ParticipantInfo, endpoint: ParticipantEndpoint): Promise<void> {
+  async add(info: ParticipantInfo, endpoint: ParticipantEndpoint, pin?: string): Promise<void> {
     if (this.closed) throw new CallstreamError('ROOM_NOT_FOUND', `Room "${this.name}" is closed.`);
     this.members.set(info.id, endpoint);
     try {
       const request: JoinRequest = { type: 'room.join', participant: info, from: this.coordination.instanceId };
+      if (pin !== undefined) request.pin = pin;
       const delivery = await this.coordination.ask(roomKey(this.name), request as unknown as BusMessage);
       if (delivery.kind !== 'replied') throw new CallstreamError('ROOM_NOT_FOUND', `Room "${this.name}" closed meanwhile.`);
       this.known = delivery.value as ParticipantInfo[];

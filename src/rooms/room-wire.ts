@@ -27,6 +27,8 @@ export interface RoomHello {
   maxParticipants: number;
   instanceId: string;
   createdAt: number;
+  /** True when joining needs a PIN. */
+  pin?: boolean;
 }
 
 export type HostMessage =
@@ -43,6 +45,8 @@ export interface JoinRequest {
   type: 'room.join';
   participant: ParticipantInfo;
   from: string;
+  /** The digest of the PIN the joiner presents (room-pin.ts), never the PIN. */
+  pin?: string;
 }
 
 export function encodePcm(samples: Int16Array): string {
@@ -78,4 +82,16 @@ export function readRoomMessage(message: BusMessage): HostMessage | RelayMessage
     default:
       return undefined;
   }
+}
+
+const TRANSPORTS = new Set(['telephone', 'webrtc', 'websocket']);
+
+/** A participant described by another instance, checked. */
+export function remoteParticipant(value: unknown): ParticipantInfo | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const p = value as Record<string, unknown>;
+  if (typeof p.id !== 'string' || p.id.length === 0 || p.id.length > 128) return undefined;
+  if (typeof p.transport !== 'string' || !TRANSPORTS.has(p.transport)) return undefined;
+  if (typeof p.label !== 'string' || p.label.length > 64) return undefined;
+  return { id: p.id, transport: p.transport as ParticipantInfo['transport'], label: p.label, joinedAt: typeof p.joinedAt === 'number' ? p.joinedAt : Date.now(), speaking: false };
 }

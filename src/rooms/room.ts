@@ -7,6 +7,7 @@ import type { LeaveReason, ParticipantInfo, RoomCloseReason } from '../session/r
 import { Limiter, MixBus } from './mixer.js';
 import type { RoomConnection } from './membership.js';
 import { Participant, type ParticipantEndpoint, type RoomNotice } from './participant.js';
+import { admitPin } from './room-pin.js';
 
 const FRAME_MS = 20;
 /** A tick more than this late is skipped (its voices dropped): the far ends stay live rather than fall behind. */
@@ -35,6 +36,8 @@ export interface RoomInfo {
   instanceId: string;
   /** Its recording (the Stream's `record` option), when there is one. */
   recording?: string;
+  /** True when joining it needs a PIN (the PIN itself is never shown). */
+  pin?: true;
 }
 
 export interface RoomSettings {
@@ -44,6 +47,8 @@ export interface RoomSettings {
   clock: Clock;
   logger: Logger;
   instanceId: string;
+  /** The digest of its PIN (room-pin.ts), when it has one. */
+  pin?: string;
 }
 
 /**
@@ -98,6 +103,11 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     return this.participants.size;
   }
 
+  /** Whether joining needs a PIN. */
+  get hasPin(): boolean {
+    return this.settings.pin !== undefined;
+  }
+
   /** Everyone in the room now. */
   list(): ParticipantInfo[] {
     return [...this.participants.values()].map((p) => p.info);
@@ -106,6 +116,7 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
   info(): RoomInfo {
     const info: RoomInfo = { name: this.name, sampleRate: this.format.sampleRate, maxParticipants: this.maxParticipants, participants: this.list(), createdAt: this.createdAt, instanceId: this.settings.instanceId };
     if (this.recording) info.recording = this.recording.file;
+    if (this.hasPin) info.pin = true;
     return info;
   }
 
@@ -114,9 +125,13 @@ export class Room extends EventEmitter<RoomEventMap> implements RoomConnection {
     return this.participants.has(id);
   }
 
-  /** @internal Adds a participant; the others hear it from the next tick. Throws ROOM_FULL. */
-  add(info: ParticipantInfo, endpoint: ParticipantEndpoint, instanceId?: string): Participant {
+  /**
+   * @internal Adds a participant; the others hear it from the next tick. Throws ROOM_PIN_REQUIRED or
+   * BAD_PIN (before anything about the room is told), then ROOM_FULL.
+   */
+  add(info: ParticipantInfo, endpoint: ParticipantEndpoint, pin?: string, instanceId?: string): Participant {
     if (this.closed) throw new CallstreamError('ROOM_NOT_FOUND', `Room "${this.name}" is closed.`);
+    admitPin(this.name, this.settings.pin, pin);
     if (this.participants.has(info.id)) throw new CallstreamError('BAD_REQUEST', `Session ${info.id} is already in room "${this.name}".`);
     if (this.participants.size >= this.maxParticipants) {
       throw new CallstreamError('ROOM_FULL', `Room "${this.name}" is full (${this.maxParticipants} participants).`, { hint: 'Try again when someone leaves, or create the room with a larger maxParticipants.' });

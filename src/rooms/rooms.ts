@@ -1,25 +1,22 @@
 import type { Clock } from '../clock.js';
 import type { BusMessage, Coordination } from '../coordination/coordination.js';
 import type { SessionDirectory } from '../coordination/session-directory.js';
-import { CallstreamError } from '../errors.js';
+import { CallstreamError, isCallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JoinOptions, LeaveReason, ParticipantInfo, RoomAccess, RoomCloseReason, RoomHandle } from '../session/room-access.js';
 import type { Session } from '../session/session.js';
+import { IdleParticipants } from './idle-participants.js';
 import { Membership, type RoomConnection } from './membership.js';
+import { PinAttempts } from './pin-attempts.js';
 import { Room, type RoomInfo } from './room.js';
-import { RemoteEndpoint, RoomHost } from './room-host.js';
+import { RoomHost } from './room-host.js';
+import { admitPin, checkPin, pinDigest, WrongPinError } from './room-pin.js';
 import { RoomRelay } from './room-relay.js';
-import { type JoinRequest, mediaTopic, readRoomMessage, type RoomHello, roomKey } from './room-wire.js';
+import { answerRoomQuestion } from './room-questions.js';
+import { mediaTopic, readRoomMessage, roomKey } from './room-wire.js';
+import { checkRoomShape, checkRoomsOptions, type RoomsOptions, type RoomsSettings } from './rooms-options.js';
 
-/** Limits and defaults of a Stream's rooms (the `rooms` option). */
-export interface RoomsOptions {
-  /** Participants per room unless its creator says otherwise. Default 10. */
-  maxParticipants?: number;
-  /** Rooms this instance mixes or takes part in at once. Default 100. */
-  maxRooms?: number;
-  /** The rate rooms mix at unless their creator says otherwise: 8000, 16000, 24000 or 48000. Default 16000. */
-  sampleRate?: number;
-}
+export type { RoomsOptions };
 
 /** What the rooms use of their Stream. */
 export interface RoomsRuntime {
@@ -40,18 +37,7 @@ export interface StreamRooms {
 }
 
 const NAME = /^[\w.:@+-]{1,100}$/;
-const RATES = new Set([8000, 16000, 24000, 48000]);
 const KEY_PREFIX = roomKey('');
-const TRANSPORTS = new Set(['telephone', 'webrtc', 'websocket']);
-const LEAVE_REASONS = new Set(['left', 'ended', 'moved', 'closed', 'lost']);
-
-export function checkRoomsOptions(options: RoomsOptions = {}): Required<RoomsOptions> {
-  const out = { maxParticipants: options.maxParticipants ?? 10, maxRooms: options.maxRooms ?? 100, sampleRate: options.sampleRate ?? 16000 };
-  if (!(Number.isInteger(out.maxParticipants) && out.maxParticipants >= 2)) throw new TypeError(`rooms.maxParticipants must be an integer of at least 2; got ${String(options.maxParticipants)}.`);
-  if (!(Number.isInteger(out.maxRooms) && out.maxRooms >= 1)) throw new TypeError(`rooms.maxRooms must be a positive integer; got ${String(options.maxRooms)}.`);
-  if (!RATES.has(out.sampleRate)) throw new TypeError(`rooms.sampleRate must be 8000, 16000, 24000 or 48000; got ${String(options.sampleRate)}.`);
-  return out;
-}
 
 /**
  * The rooms of one Stream on this instance: sessions join them (`ctx.join()`), server code lists and
@@ -69,15 +55,22 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
   private unsubscribe: (() => void) | undefined;
   private readonly memberships = new Map<string, Membership>();
   private readonly tracked = new WeakSet<Session>();
-  private readonly settings: Required<RoomsOptions>;
+  private readonly settings: RoomsSettings;
   private readonly log: Logger;
+  private readonly pinAttempts: PinAttempts;
+  private readonly idle: IdleParticipants;
 
   constructor(
     private readonly runtime: RoomsRuntime,
     options: RoomsOptions = {},
+    /** The key a client address is counted under for wrong PINs (an IPv6 address's /64, say). */
+    addressKey: (address: string) => string = (address) => address,
   ) {
     this.settings = checkRoomsOptions(options);
     this.log = runtime.logger.child({ component: 'rooms' });
+    const { pinAttempts, pinFailures } = this.settings;
+    this.pinAttempts = new PinAttempts(pinAttempts, pinFailures ? runtime.coordination.rateBucket('room-pin-failures', pinFailures) : undefined, addressKey, this.log);
+    this.idle = new IdleParticipants(this.settings.idleMs, runtime.clock, (membership) => this.letGoIdle(membership));
     runtime.directory.handlePrefix(KEY_PREFIX, (key, message) => this.answer(key.slice(KEY_PREFIX.length), message));
   }
 
@@ -92,6 +85,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
       participants: relay.list(),
       createdAt: relay.createdAt,
       instanceId: relay.hostInstanceId,
+      ...(relay.pin ? { pin: true as const } : {}),
     }));
     return [...[...this.hosted.values()].map((room) => room.info()), ...relayed];
   }
@@ -123,17 +117,34 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
       throw new CallstreamError('BAD_REQUEST', `A room name is 1-100 letters, digits or . : @ + _ -; got ${JSON.stringify(String(name)).slice(0, 60)}.`);
     }
     const label = this.labelFor(session, options.label);
+    const presented = options.pin === undefined ? undefined : pinDigest(name, checkPin(options.pin, 'join options'));
     if (session.isClosed) throw new CallstreamError('SESSION_CLOSED', 'The session has ended: it cannot join a room.');
     const current = this.memberships.get(session.id);
     if (current && current.connection.name === name && !current.closed) return current.handle;
-    if (current) await this.leave(session, 'moved');
-    const room = await this.open(name, options);
+    try {
+      if (presented !== undefined) await this.pinAttempts.allow(session);
+      // A PIN the server sets is checked before any room is made, claimed or left for it.
+      const configured = this.settings.pin(name);
+      if (configured !== undefined) admitPin(name, pinDigest(name, configured), presented);
+      return await this.enter(session, name, options, label, presented);
+    } catch (error) {
+      if (isCallstreamError(error, 'BAD_PIN') && !(error instanceof WrongPinError) && presented !== undefined) {
+        throw new WrongPinError(error.message, await this.pinAttempts.failed(session));
+      }
+      throw error;
+    }
+  }
+
+  /** Joins the room `name` (its PIN, when it has one, checked where it is mixed). */
+  private async enter(session: Session, name: string, options: JoinOptions, label: string, pin: string | undefined): Promise<RoomHandle> {
+    if (this.memberships.has(session.id)) await this.leave(session, 'moved');
+    const room = await this.open(name, options, pin);
     const info: ParticipantInfo = { id: session.id, transport: session.transport, label, joinedAt: Date.now(), speaking: false };
     const membership = new Membership(session, room, info, this.runtime.clock, () => this.leave(session), (m) => this.forget(m));
     try {
       if (session.isClosed) throw new CallstreamError('SESSION_CLOSED', 'The session ended while it was joining a room.');
       if (this.memberships.has(session.id)) throw new CallstreamError('BAD_REQUEST', 'The session joined another room meanwhile; join one room at a time.');
-      await room.add(info, membership);
+      await room.add(info, membership, pin);
     } catch (error) {
       // A room made for this join and left empty does not linger.
       if (room instanceof Room && room.size === 0) room.close('closed');
@@ -141,6 +152,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     }
     this.memberships.set(session.id, membership);
     membership.attach();
+    this.idle.watch(membership);
     if (!this.tracked.has(session)) {
       this.tracked.add(session);
       session.onEnd(() => void this.leave(session, 'ended'));
@@ -152,8 +164,19 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     const membership = this.memberships.get(session.id);
     if (!membership) return;
     this.memberships.delete(session.id);
+    this.idle.unwatch(membership);
     membership.detach();
     membership.connection.remove(session.id, reason);
+  }
+
+  /** A participant whose client sent no audio for `idleMs`: out of its room, the others told `idle`, its handler `close` with `idle`. */
+  private letGoIdle(membership: Membership): void {
+    const id = membership.info.id;
+    if (this.memberships.get(id) !== membership) return;
+    this.log.info({ room: membership.connection.name, participant: id, idleMs: this.settings.idleMs }, 'room: a participant sent no audio; letting it go');
+    this.memberships.delete(id);
+    membership.connection.remove(id, 'idle');
+    membership.close('idle');
   }
 
   /**
@@ -161,7 +184,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
    * deployment-wide), or mixed by the instance that holds its name (a relay). Rejects ROOM_NOT_FOUND
    * when it exists nowhere and `create` is false, ROOM_LIMIT at `maxRooms`.
    */
-  private async open(name: string, options: JoinOptions): Promise<RoomConnection> {
+  private async open(name: string, options: JoinOptions, pin: string | undefined): Promise<RoomConnection> {
     const here = this.hosted.get(name) ?? this.relays.get(name);
     if (here) return here;
     const pending = this.opening.get(name);
@@ -169,16 +192,16 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     if (this.hosted.size + this.relays.size >= this.settings.maxRooms) {
       throw new CallstreamError('ROOM_LIMIT', `This instance already has ${this.settings.maxRooms} rooms (rooms.maxRooms).`);
     }
-    const opening = this.reach(name, options).finally(() => this.opening.delete(name));
+    const opening = this.reach(name, options, pin).finally(() => this.opening.delete(name));
     this.opening.set(name, opening);
     return opening;
   }
 
-  private async reach(name: string, options: JoinOptions): Promise<RoomConnection> {
+  private async reach(name: string, options: JoinOptions, pin: string | undefined): Promise<RoomConnection> {
     // Two tries: a room may close elsewhere between a refused claim and the question to its holder.
     for (let attempt = 0; attempt < 2; attempt++) {
       if (options.create !== false) {
-        const room = await this.create(name, options);
+        const room = await this.create(name, options, pin);
         if (room) return room;
       }
       const relay = await RoomRelay.open(name, this.runtime.coordination, this.runtime.clock, this.log, (done) => {
@@ -194,31 +217,37 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     throw new CallstreamError('ROOM_NOT_FOUND', `There is no room "${name}".`, { hint: 'Join with create: true (the default) to create it.' });
   }
 
-  /** Creates the room here, unless another instance holds its name (undefined). */
-  private async create(name: string, options: JoinOptions): Promise<Room | undefined> {
+  /**
+   * Creates the room here, unless another instance holds its name (undefined). Its PIN is the one the
+   * server sets for it, else the one its creating join brought (`pin`, a digest), else none.
+   */
+  private async create(name: string, options: JoinOptions, pin: string | undefined): Promise<Room | undefined> {
     const maxParticipants = options.maxParticipants ?? this.settings.maxParticipants;
     const sampleRate = options.sampleRate ?? this.settings.sampleRate;
     try {
-      checkRoomsOptions({ maxParticipants, sampleRate });
+      checkRoomShape({ maxParticipants, sampleRate });
     } catch (error) {
       throw new CallstreamError('BAD_REQUEST', (error as Error).message.replace('rooms.', 'join options: '));
     }
     const claimed = await this.runtime.directory.claim(roomKey(name));
     if (!claimed) return undefined;
-    const room = new Room({ name, sampleRate, maxParticipants, clock: this.runtime.clock, logger: this.log, instanceId: this.runtime.coordination.instanceId });
+    const configured = this.settings.pin(name);
+    const kept = configured === undefined ? pin : pinDigest(name, configured);
+    const room = new Room({ name, sampleRate, maxParticipants, clock: this.runtime.clock, logger: this.log, instanceId: this.runtime.coordination.instanceId, pin: kept });
     this.hosted.set(name, room);
     room.once('close', () => {
       if (this.hosted.get(name) === room) this.hosted.delete(name);
       this.hosts.delete(name);
       this.runtime.directory.unclaim(roomKey(name));
     });
-    this.log.info({ room: name, sampleRate, maxParticipants }, 'room: created');
+    this.log.info({ room: name, sampleRate, maxParticipants, pin: kept !== undefined }, 'room: created');
     this.onRoom?.(room);
     return room;
   }
 
   /** A membership the room let go (it closed). */
   private forget(membership: Membership): void {
+    this.idle.unwatch(membership);
     if (this.memberships.get(membership.info.id) === membership) this.memberships.delete(membership.info.id);
   }
 
@@ -226,33 +255,7 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
   private answer(name: string, message: BusMessage): unknown {
     const room = this.hosted.get(name);
     if (!room) throw new CallstreamError('ROOM_NOT_FOUND', `There is no room "${name.slice(0, 100)}".`);
-    switch (message.type) {
-      case 'room.hello':
-        return { sampleRate: room.format.sampleRate, maxParticipants: room.maxParticipants, instanceId: this.runtime.coordination.instanceId, createdAt: room.createdAt } satisfies RoomHello;
-      case 'room.join': {
-        const { participant, from } = message as unknown as JoinRequest;
-        const info = remoteParticipant(participant);
-        if (!info || typeof from !== 'string') throw new CallstreamError('BAD_REQUEST', 'A room.join without a participant.');
-        room.add(info, this.hostOf(room).endpoint(info.id, from), from);
-        return room.list();
-      }
-      case 'room.leave': {
-        const reason = LEAVE_REASONS.has(message.reason as string) ? (message.reason as LeaveReason) : 'left';
-        return typeof message.id === 'string' && room.remove(message.id, reason);
-      }
-      case 'room.listen': {
-        const endpoint = typeof message.id === 'string' ? room.get(message.id)?.endpoint : undefined;
-        if (endpoint instanceof RemoteEndpoint) endpoint.wantsMix = message.wantsMix === true;
-        return true;
-      }
-      case 'room.close':
-        room.close('closed');
-        return true;
-      case 'room.info':
-        return room.info();
-      default:
-        throw new CallstreamError('BAD_REQUEST', `Unknown room message "${String(message.type).slice(0, 40)}".`);
-    }
+    return answerRoomQuestion(room, message, this.runtime.coordination.instanceId, () => this.hostOf(room));
   }
 
   /** What serves a hosted room's participants on other instances (made with the first of them). */
@@ -283,14 +286,4 @@ export class Rooms implements RoomAccess<Session>, StreamRooms {
     }
     return label.trim();
   }
-}
-
-/** A participant described by another instance, checked. */
-function remoteParticipant(value: unknown): ParticipantInfo | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const p = value as Record<string, unknown>;
-  if (typeof p.id !== 'string' || p.id.length === 0 || p.id.length > 128) return undefined;
-  if (typeof p.transport !== 'string' || !TRANSPORTS.has(p.transport)) return undefined;
-  if (typeof p.label !== 'string' || p.label.length > 64) return undefined;
-  return { id: p.id, transport: p.transport as ParticipantInfo['transport'], label: p.label, joinedAt: typeof p.joinedAt === 'number' ? p.joinedAt : Date.now(), speaking: false };
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { VideoFrame } from '../video/frame.js';
 import type { EmitItem } from './emit.js';
 import type { JoinOptions, RoomHandle } from './room-access.js';
-import type { CallFacts, CallStatusEvent, ClientMessage, InterruptReport, PlayedEvent, StopInfo, StreamStatusEvent, TransportKind } from './types.js';
+import type { CallFacts, CallStatusEvent, ClientMessage, HangUpOptions, InterruptReport, PlayedEvent, StopInfo, StreamStatusEvent, TransportKind } from './types.js';
 
 /**
  * The audio format a handler asks for.
@@ -78,13 +78,13 @@ export interface SessionContext {
    * Joins the room `name` (created unless `options.create` is false), leaving any room this session
    * is in. The participant then hears the others' mix besides this handler's own audio; the handler
    * still gets its audio, and speaks to the whole room with the returned handle's `send()`. Rejects
-   * with ROOM_FULL, ROOM_NOT_FOUND, ROOM_LIMIT or BAD_REQUEST (a bad name). See docs/rooms.md.
+   * with ROOM_PIN_REQUIRED, BAD_PIN, ROOM_FULL, ROOM_NOT_FOUND, ROOM_LIMIT or BAD_REQUEST. See docs/rooms.md.
    */
   join(name: string, options?: JoinOptions): Promise<RoomHandle>;
   /** Leaves the room this session is in (nothing when it is in none). */
   leave(): Promise<void>;
-  /** Hangs up (phone: over Twilio's REST API; others: a clean close). */
-  hangUp(): Promise<void>;
+  /** Hangs up (phone: over Twilio's REST API; others: a clean close), saying `options.say` first where it can. */
+  hangUp(options?: HangUpOptions): Promise<void>;
   /** Transfers a phone call to an E.164 number or a SIP URI; other transports reject. */
   transfer(target: string): Promise<void>;
   /** Plays DTMF digits (`0-9*#A-D`, `w` = 0.5 s pause) as in-band tones; returns their length (ms). */

@@ -15,11 +15,15 @@ export interface ParticipantInfo {
   speaking: boolean;
 }
 
-/** Why a participant left: it asked, its session ended, it moved to another room, the room closed, or its instance went silent. */
-export type LeaveReason = 'left' | 'ended' | 'moved' | 'closed' | 'lost';
+/** Why a participant left: it asked, its session ended, it moved to another room, the room closed, its instance went silent, or its client sent no audio for `rooms.idleMs`. */
+export type LeaveReason = 'left' | 'ended' | 'moved' | 'closed' | 'lost' | 'idle';
 
-/** Why a room closed for this participant: `stream.rooms.close()`, the server shutting down, or (cluster) the instance mixing it went silent. */
-export type RoomCloseReason = 'closed' | 'shutdown' | 'host_lost';
+/**
+ * Why a room closed for this participant: `stream.rooms.close()`, the server shutting down, (cluster)
+ * the instance mixing it went silent, or this participant was let go because its client sent no audio
+ * for `rooms.idleMs`.
+ */
+export type RoomCloseReason = 'closed' | 'shutdown' | 'host_lost' | 'idle';
 
 /** What a participant's handler hears of its room. */
 export interface RoomEvents {
@@ -31,7 +35,7 @@ export interface RoomEvents {
   speaking: [participant: ParticipantInfo, speaking: boolean];
   /** The room's whole mix, every voice and every `room.send()`, one 20 ms frame per tick (PCM at the room's rate). */
   mix: [frame: PcmFrame];
-  /** The room closed: this participant is out, its audio goes straight to its transport again. */
+  /** The room closed, or let this participant go (`idle`): it is out, its audio goes straight to its transport again. */
   close: [reason: RoomCloseReason];
 }
 
@@ -45,6 +49,13 @@ export interface JoinOptions {
   maxParticipants?: number;
   /** When this join creates the room: the rate it mixes at (8000, 16000, 24000 or 48000; default the Stream's `rooms.sampleRate`, 16000). */
   sampleRate?: number;
+  /**
+   * The room's PIN (1-64 visible characters). A room with a PIN (the Stream's `rooms.pin`, else the
+   * one its creating join brought) admits only joins with the same PIN: ROOM_PIN_REQUIRED without
+   * one, BAD_PIN with another, and BAD_PIN for a PIN brought to a room that has none. A session has
+   * `rooms.pinAttempts` wrong PINs (default 3), then it is hung up.
+   */
+  pin?: string;
 }
 
 /**

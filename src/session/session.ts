@@ -21,6 +21,7 @@ import type {
   CallStatusEvent,
   ClientMessage,
   EndReason,
+  HangUpOptions,
   InterruptReport,
   PlayedEvent,
   StopInfo,
@@ -51,8 +52,8 @@ export interface TransportLink extends PlaybackSink {
 
 /** What a transport can do to the call beyond closing its connection (phone calls: Twilio's REST API). */
 export interface CallControl {
-  /** Ends the call itself (REST `status=completed`). */
-  hangUp(): Promise<void>;
+  /** Ends the call itself (REST `status=completed`), or says `say` first (REST update with `<Say>` and `<Hangup>`). */
+  hangUp(say?: string): Promise<void>;
   /** Moves the call to a number or SIP URI (REST update with `<Dial>`). */
   transfer(target: string): Promise<void>;
 }
@@ -325,7 +326,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   receiveDtmf(digit: string): void {
     if (this.state !== 'live') return;
-    this.log.debug({ digit }, 'dtmf');
+    this.log.debug('dtmf'); // never the digit: keys are PINs and card numbers
     this.emit('dtmf', digit);
     this.runner.dtmf(digit);
   }
@@ -401,19 +402,22 @@ export class Session extends EventEmitter<SessionEvents> {
   /**
    * Hangs up: a phone call ends over Twilio's REST API when the Stream has credentials (else its
    * media stream closes, which ends a call answered with callstream's TwiML); WebRTC and WebSocket
-   * sessions close cleanly.
+   * sessions close cleanly. `options.say` is spoken first on a phone call with REST credentials, and
+   * sent in the `end_stream` message to browsers and programs.
    */
-  async hangUp(): Promise<void> {
+  async hangUp(options: HangUpOptions = {}): Promise<void> {
     if (this.state === 'closed') return;
+    const say = options.say?.trim() || undefined;
     const control = this.init.link.control;
     if (control) {
       try {
-        await control.hangUp();
+        await control.hangUp(say);
       } catch (error) {
         this.log.warn({ err: error }, 'hang-up over REST failed: closing the stream instead');
       }
     }
-    this.end('hangup', 'The handler hung up.');
+    if (say !== undefined) this.sendMessage({ type: 'end_stream', data: say });
+    this.end('hangup', say ?? 'The handler hung up.');
   }
 
   /**
@@ -545,7 +549,7 @@ export class Session extends EventEmitter<SessionEvents> {
         return rooms.join(session, name, options);
       },
       leave: () => session.init.rooms?.leave(session) ?? Promise.resolve(),
-      hangUp: () => session.hangUp(),
+      hangUp: (options) => session.hangUp(options),
       transfer: (target) => session.transfer(target),
       sendDigits: (digits) => session.sendDigits(digits),
       sendMessage: (message) => session.sendMessage(message),

@@ -1,4 +1,5 @@
 import type { AudioFormat } from '../audio/frame.js';
+import type { ErrorCode } from '../errors.js';
 
 /** The wire a session arrived on. Handlers should not need it; it is there for logs and facts. */
 export type TransportKind = 'telephone' | 'webrtc' | 'websocket';
@@ -85,6 +86,16 @@ export interface StreamStatusEvent {
   params: Record<string, string>;
 }
 
+/** Options of `ctx.hangUp()`. */
+export interface HangUpOptions {
+  /**
+   * A line for the caller, e.g. why the call ends: a phone call with Twilio REST credentials hears it
+   * spoken (`<Say>`, then `<Hangup>`); browsers and programs get it in their `end_stream` message.
+   * A phone call without credentials has no way to hear it: its stream just closes.
+   */
+  say?: string;
+}
+
 /** Progress of outbound audio at the far end. */
 export interface PlayedEvent {
   /** Audio played since the session started (ms), as acknowledged or estimated. */
@@ -111,7 +122,7 @@ export interface InterruptReport {
 /** A message for the client (FastRTC's data-channel / WebSocket messages). */
 export type ClientMessage =
   | { type: 'send_input' | 'fetch_output' | 'end_stream' | 'stopword' | 'log' | 'update_connection' | 'output'; data: unknown }
-  | { type: 'error' | 'warning'; message: string };
+  | { type: 'error' | 'warning'; message: string; /** What went wrong, for programs (e.g. `ROOM_FULL`). */ code?: ErrorCode };
 
 /** Resolved audio formats of a session. */
 export interface SessionFormats {

@@ -15,14 +15,23 @@ export function transferTwiml(target: string): string {
   return response.toString();
 }
 
+/** `<Response><Say>sentence</Say><Hangup/></Response>`: says a sentence and hangs up. */
+export function sayAndHangUpTwiml(sentence: string): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.say(sentence);
+  response.hangup();
+  return response.toString();
+}
+
 /**
- * Ends a call over REST (`status=completed`; a ringing call is canceled). Resolves with the call's
- * status afterwards, or undefined when Twilio has nothing left to end (404/20404, or 21220 "not in
- * progress"): the call is already over, which is what was wanted.
+ * Ends a call over REST (`status=completed`; a ringing call is canceled), or with `say`, replaces its
+ * TwiML with `<Say>` and `<Hangup>` (Twilio stops the media stream, says it, and hangs up). Resolves
+ * with the call's status afterwards, or undefined when Twilio has nothing left to end (404/20404, or
+ * 21220 "not in progress"): the call is already over, which is what was wanted.
  */
-export async function endCall(client: TwilioClient, callSid: string): Promise<CallStatus | undefined> {
+export async function endCall(client: TwilioClient, callSid: string, say?: string): Promise<CallStatus | undefined> {
   try {
-    const call = await client.calls(callSid).update({ status: 'completed' });
+    const call = await client.calls(callSid).update(say === undefined ? { status: 'completed' } : { twiml: sayAndHangUpTwiml(say) });
     return isCallStatus(call.status) ? call.status : undefined;
   } catch (error) {
     const failure = twilioFailure(error, `hang up the call ${callSid}`);
@@ -49,7 +58,7 @@ export async function transferCall(client: TwilioClient, callSid: string, target
 /** What the Session's `hangUp()` and `transfer()` do to a phone call through Twilio's REST API. */
 export function twilioCallControl(client: TwilioClient, callSid: string): CallControl {
   return {
-    hangUp: async () => void (await endCall(client, callSid)),
+    hangUp: async (say) => void (await endCall(client, callSid, say)),
     transfer: (target) => transferCall(client, callSid, target),
   };
 }

@@ -9,6 +9,7 @@ import { decodeDtmf } from '../support/goertzel.js';
 import { dialTestServer, startTestServer, type TestServer } from '../support/server.js';
 import { decodeMulaw, lastMs, mulawToneFrame, toneLevels } from '../support/tones.js';
 import type { TwilioMediaStream } from '../support/twilio-call.js';
+import { heardSince, keyIn, peakLevel, startConference } from '../support/room-clients.js';
 import { sendPaced, sleep, waitUntil } from '../support/wait.js';
 
 /** What the browser's fake microphone plays (a WAV looped by Chromium). */
@@ -95,6 +96,42 @@ describe('rooms in headless Chromium', function () {
     expect(onPhone[PHONE_HZ], 'the phone does not hear itself').to.be.below(onPhone[BROWSER_HZ]! / 20);
     expect(await page.textContent('#messages')).to.match(/joined/);
     await page.screenshot({ path: screenshotPath('conference-page-desktop.png') });
+    expect(violations).to.deep.equal([]);
+    await page.close();
+  });
+
+  it('conference with CALLSTREAM_ROOM_PIN: the page shows an empty PIN field; with a wrong PIN it hears nothing of the caller, with the right one both hear each other', async () => {
+    server = await startConference({ CALLSTREAM_ROOM_PIN: '246810' }, MEASURED);
+    const call = await dial({ room: 'sales', From: '+15550100009' });
+    await waitUntil(() => peakLevel(heardSince(call), 990) > 1000, 5000, 'the PIN prompt');
+    await keyIn(call, '246810#');
+    await waitUntil(() => server!.stream.rooms.get('sales')?.size === 1, 5000, 'the caller in sales');
+    const talking = keepTalking(call, PHONE_HZ);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const violations = policyViolations(page);
+    await page.goto(`${server.url}/`);
+    expect(await page.inputValue('#input-pin'), 'the PIN field starts empty').to.equal('');
+    await page.fill('#input-room', 'sales');
+    await page.fill('#input-pin', '111111');
+    await page.click('#call');
+    await page.waitForSelector('body[data-state="live"]', { timeout: 15000 });
+    await page.waitForSelector('#messages >> text=Wrong PIN', { timeout: 10000 });
+    const stranger = await heardInPage(page, 'window.callstream.pc', [PHONE_HZ]);
+    expect(server.stream.rooms.get('sales')!.size, 'the page is not in the room').to.equal(1);
+    expect(stranger[PHONE_HZ], `the page hears nothing of the caller (dB ${JSON.stringify(stranger)})`).to.be.below(-70);
+    await page.fill('#input-pin', '246810');
+    await page.press('#input-pin', 'Enter');
+    await waitUntil(() => server!.stream.rooms.get('sales')?.size === 2, 10000, 'the page in sales');
+    await sleep(600);
+    const inBrowser = await heardInPage(page, 'window.callstream.pc', [PHONE_HZ, BROWSER_HZ]);
+    const onPhone = await phoneHears(call, [PHONE_HZ, BROWSER_HZ]);
+    talking.stop();
+    expect(inBrowser[PHONE_HZ]! - inBrowser[BROWSER_HZ]!, `the page hears the caller (dB ${JSON.stringify(inBrowser)})`).to.be.above(20);
+    expect(onPhone[BROWSER_HZ], 'the caller hears the page').to.be.above(1000);
+    const messages = await page.textContent('#messages');
+    expect(messages).to.include('with caller …0009 (telephone)');
+    expect(messages).to.not.include('+15550100009');
+    await page.screenshot({ path: screenshotPath('conference-pin-page-desktop.png') });
     expect(violations).to.deep.equal([]);
     await page.close();
   });

@@ -33,9 +33,4 @@ export function rejectTwiml(reason: 'busy' | 'rejected' = 'busy'): string {
 }
 
 /** Says a sentence and hangs up: for calls this Stream cannot serve. */
-export function sayAndHangUpTwiml(sentence: string): string {
-  const response = new twilio.twiml.VoiceResponse();
-  response.say(sentence);
-  response.hangup();
-  return response.toString();
-}
+export { sayAndHangUpTwiml } from '../../twilio/call-control.js';
