@@ -86,7 +86,8 @@ describe('rooms: idle participants do not hold places for ever (an injected cloc
   it('rooms.idleMs: 0 keeps idle participants', async () => {
     const clock = new ManualClock(0);
     const seen: Seen = { joined: [], refused: [], closed: [], left: [] };
-    server = await startTestServer(roomOfId(seen), { clock, rateLimit: false, rooms: { idleMs: 0 } });
+    // The session's own idle deadline (idleTimeoutMs) is off too: this is about the room's.
+    server = await startTestServer(roomOfId(seen), { clock, rateLimit: false, idleTimeoutMs: 0, rooms: { idleMs: 0 } });
     await client('r1-a');
     await waitUntil(() => seen.joined.length === 1, 5000, 'joined');
     clock.advance(120_000);
