@@ -41,15 +41,38 @@ interface LogLine {
 
 const logLines = (cli: CliProcess): LogLine[] => cli.lines.flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as LogLine] : []));
 
-function serve(handler: string, host: string, env: Record<string, string> = {}, extra: string[] = []): CliProcess {
+/** Every CLI a test started: whatever still runs after it is killed (a server that should have refused to start, say). */
+const started: CliProcess[] = [];
+
+afterEach(async () => {
+  for (const cli of started.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+    await cli.exited;
+  }
+});
+
+function track(cli: CliProcess): CliProcess {
+  started.push(cli);
+  return cli;
+}
+
+function startServe(handler: string, host: string, env: Record<string, string> = {}, extra: string[] = []): CliProcess {
   return runCli(['serve', '--handler', handler, '--host', host, '--port', '0', ...extra], { ...UNPROTECTED, ...env });
+}
+
+/** `callstream serve` for one test (killed after it). */
+function serve(handler: string, host: string, env: Record<string, string> = {}, extra: string[] = []): CliProcess {
+  return track(startServe(handler, host, env, extra));
 }
 
 /** Runs `cli` to its end; it must refuse to start: exit 3, one line naming what to set and a hint, nothing listening. */
 async function refused(cli: CliProcess, names: RegExp): Promise<string> {
-  const exit = await cli.exited;
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([cli.exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 25_000)))]);
+  clearTimeout(timer);
+  expect(exit, `it should have refused to start; stdout: ${cli.lines.join('\n').slice(0, 2000)}`).to.not.equal(undefined);
   const stderr = cli.stderr.join('');
-  expect(exit.code, stderr).to.equal(3);
+  expect(exit!.code, stderr).to.equal(3);
   const [message, hint, ...rest] = stderr.trimEnd().split('\n');
   expect(message).to.match(/^callstream: the [a-z-]+ handler .*, and this server is public \(.*\): set /);
   expect(message).to.match(names);
@@ -184,7 +207,7 @@ describe('security: a protected demo server (the desk on 0.0.0.0 with both token
   let url: string;
 
   before(async () => {
-    cli = serve('desk', '0.0.0.0', { TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL }, ['--auth-token', ACCESS]);
+    cli = startServe('desk', '0.0.0.0', { TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL }, ['--auth-token', ACCESS]);
     ({ url } = await listening(cli));
   });
 
@@ -253,7 +276,7 @@ describe('security: fastphone publishes, so its desk and openai-realtime need bo
   });
 
   const fastphone = (args: string[], env: Record<string, string>) =>
-    runCli(['fastphone', '--number', '+15550001111', '--tunnel-host', lt.url, '--port', '0', ...args], { ...UNPROTECTED, LOG_LEVEL: 'warn', ...api.env(), ...env }, { cwd });
+    track(runCli(['fastphone', '--number', '+15550001111', '--tunnel-host', lt.url, '--port', '0', ...args], { ...UNPROTECTED, LOG_LEVEL: 'warn', ...api.env(), ...env }, { cwd }));
 
   it('refuses the desk without CALLSTREAM_AUTH_TOKEN although it listens on loopback', async () => {
     const message = await refused(fastphone(['--handler', 'desk'], {}), /set CALLSTREAM_AUTH_TOKEN\.$/);
