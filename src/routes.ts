@@ -53,7 +53,7 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   const router = new Router(prefix ? { prefix } : {});
   const guard = accessGuard(options.accessToken, authorizeWith(options.authorize), prefix);
   // Read at each request: the public URL may be set after mount (a tunnel's).
-  const sameSite = checkOrigin(options);
+  const originGuard = checkOrigin(options);
   const { offers, signatureFailures } = options.rateLimit;
   // Per-IP budgets shared by every instance, so N instances do not multiply the allowance.
   const forgeries = limitFailures(signatureFailures && coordination.rateBucket('signature-failures', signatureFailures), 403, logger);
@@ -74,13 +74,13 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
       ctx.set(pageHeaders);
       await page(ctx, next);
     };
-    router.all([`/${name}`, `/${name}/*rest`], guard, sameSite, serve);
+    router.all([`/${name}`, `/${name}/*rest`], guard, originGuard, serve);
   }
-  router.post('/webrtc/offer', ...browser, sameSite, offerLimit, stream.webrtc.route());
+  router.post('/webrtc/offer', ...browser, originGuard, offerLimit, stream.webrtc.route());
   router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(options.rtcConfiguration));
-  router.get('/websocket/offer', guard, sameSite, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
-  router.get('/v1/realtime', guard, sameSite, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
-  router.post('/input_hook', ...browser, sameSite, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
+  router.get('/websocket/offer', guard, originGuard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
+  router.get('/v1/realtime', guard, originGuard, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
+  router.post('/input_hook', ...browser, originGuard, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
   router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination));
   if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);
   router.get('/status', ...browser, async (ctx) => {
