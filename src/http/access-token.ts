@@ -66,6 +66,8 @@ export class AccessToken {
           sameSite: 'lax',
           secure: ctx.secure,
           overwrite: true,
+          // The value is checked here, whatever keys the app signs its own cookies with.
+          signed: false,
         });
         ctx.set('Cache-Control', 'no-store');
         ctx.set('Referrer-Policy', 'no-referrer');
