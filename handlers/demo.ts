@@ -1,6 +1,6 @@
-import { type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
+import { accessTokenAuthorizer, type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
 import { conference, conferencePin, PIN_GREETING, PIN_INPUT, ROOM_INPUT, roomFromCall } from './conference/index.js';
-import { Desk, deskPage } from './desk/index.js';
+import { Desk, type DeskAuthorize, deskPage } from './desk/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
 import { openaiRealtime, realtimeOptionsFromEnv } from './openai-realtime/index.js';
 import { replyEcho } from './reply-echo.js';
@@ -54,7 +54,7 @@ export const DEMO_HANDLERS = {
     return {
       handler: desk.handler,
       options: { rooms: { sampleRate: 8000 }, uiArgs: { title: 'Desk', subtitle: 'Callers wait on hold; answer them from the desk page at /desk.' } },
-      setup: (stream: Stream) => stream.addPage('desk', deskPage(desk)),
+      setup: (stream: Stream) => stream.addPage('desk', deskPage(desk, deskAccess(stream))),
     };
   },
   invert: () => ({ handler: invert, options: { modality: 'video', uiArgs: { title: 'Invert', subtitle: 'Your camera, as a negative.' } } }),
@@ -77,6 +77,16 @@ function sayRealtimeLimits(stream: Stream): void {
     `openai-realtime: each session spends your OpenAI key; sessions at once: ${said(limits.concurrencyLimit)}, ` +
       `time limit: ${said(limits.timeLimit, ' s')}, ended when idle for ${said(limits.idleTimeout, ' s')} (CONCURRENCY_LIMIT and TIME_LIMIT change the first two)`,
   );
+}
+
+/**
+ * Who may use the demo's desk: whoever carries the Stream's access token; without one, anyone who
+ * reaches the server (the demo server serves the desk so only on a private host: 127.0.0.1, no
+ * tunnel, no PUBLIC_URL).
+ */
+function deskAccess(stream: Stream): DeskAuthorize {
+  const token = stream.options.accessToken;
+  return token === undefined ? () => true : accessTokenAuthorizer(token);
 }
 
 /** The demo called `name`; throws with the list of names when there is none. */

@@ -23,6 +23,7 @@ export type { InputSpec, InputValues } from './inputs/spec.js';
 export type { OutputEvent } from './outputs/output-feeds.js';
 export type { RecordOptions } from './recording/recorder.js';
 export type { CorsOptions } from './http/cors.js';
+export { accessTokenAuthorizer } from './http/access-token.js';
 export type { RateLimitRule } from './http/rate-limit.js';
 export { type CallControl, Session, type SessionEvents, type TransportLink } from './session/session.js';
 export type { SessionHandle } from './session/handle.js';

@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
 import type { Clock } from './clock.js';
+import { checkAccessToken } from './http/access-token.js';
 import { checkCorsOptions, type CorsOptions } from './http/cors.js';
+import { checkAllowedOrigins } from './http/origins.js';
 import type { RateLimitRule } from './http/rate-limit.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
@@ -222,6 +224,23 @@ export interface StreamOptions {
    */
   authorize?: (ctx: Context) => boolean | Promise<boolean>;
   /**
+   * One secret for every route a person or a program uses: the page and its assets, `addPage()`
+   * pages, offers and candidates, the configuration, the WebSocket and Realtime transports, the input
+   * hook, the outputs, the status and (unless `metricsToken`) /metrics; not the Twilio routes
+   * (signatures guard them) nor /health. Programs send `Authorization: Bearer <token>`; a browser
+   * opens a link with `?token=<token>` once, which sets an HttpOnly, SameSite=Lax cookie and leads on
+   * to the URL without the token. Wrong or missing: 401, before any WebSocket upgrade. Checked before
+   * `authorize`, which still applies. 16-512 visible ASCII characters. Default: none.
+   */
+  accessToken?: string;
+  /**
+   * Origins besides the Stream's own (its public URL, or the request's own host) whose pages may send
+   * state-changing requests: POSTs (offers, candidates, the input hook, pages' routes) and WebSocket
+   * upgrades that carry an `Origin` header; others get 403. `cors.origins` are allowed too; `'*'`
+   * allows any. Requests without an Origin (programs) are not affected. Default: none.
+   */
+  allowedOrigins?: string[] | '*';
+  /**
    * A bearer token for `GET {path}/metrics` (a Prometheus scrape config's `authorization`): when set,
    * the route answers only requests with `Authorization: Bearer <token>` (compared in constant time),
    * in place of `authorize`. Without it and without `authorize`, /metrics is public. Default: none.
@@ -265,6 +284,9 @@ export interface ResolvedOptions {
   additionalOutputs: OutputSpec[];
   additionalOutputsHandler: StreamOptions['additionalOutputsHandler'];
   authorize: StreamOptions['authorize'];
+  accessToken: string | undefined;
+  /** Origins besides the Stream's own allowed to send state-changing requests, or '*'. */
+  allowedOrigins: string[] | '*';
   metricsToken: string | undefined;
   record: RecordOptions | undefined;
   allowExtraTracks: boolean;
@@ -347,6 +369,8 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     additionalOutputs: options.additionalOutputs ?? [],
     additionalOutputsHandler: options.additionalOutputsHandler,
     authorize: options.authorize,
+    accessToken: checkAccessToken(options.accessToken),
+    allowedOrigins: checkAllowedOrigins(options.allowedOrigins),
     metricsToken: options.metricsToken,
     record: options.record,
     allowExtraTracks: options.allowExtraTracks ?? false,

@@ -7,8 +7,10 @@ import type { TransportRuntime } from './transports/runtime.js';
 import type { PhoneCalls } from './transports/telephone/phone-calls.js';
 import type { WebRtcPeers } from './transports/webrtc/offer-route.js';
 import { authorizeWith, requireBearerToken } from './http/access.js';
+import { accessGuard } from './http/access-token.js';
 import { corsMiddleware } from './http/cors.js';
 import { httpErrors } from './http/errors.js';
+import { checkOrigin } from './http/origins.js';
 import { limitFailures, limitRequests } from './http/rate-limit.js';
 import { useWebSockets, webSocketOnly } from './http/websockets.js';
 import { inputHookRoute } from './inputs/input-route.js';
@@ -39,7 +41,8 @@ export interface MountedStream extends TransportRuntime {
 
 /**
  * The routes of a Stream under `prefix`: Twilio's (guarded by signatures), the browser's and
- * programs' (guarded by `authorize`), status, health and metrics.
+ * programs' (guarded by the access token and `authorize`; state-changing ones by their Origin too),
+ * status, health and metrics.
  */
 export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Router {
   const { options, logger, coordination } = stream;
@@ -48,7 +51,9 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
     logger.warn('no Twilio auth token configured (TWILIO_AUTH_TOKEN): webhook and media stream signatures are NOT checked');
   }
   const router = new Router(prefix ? { prefix } : {});
-  const guard = authorizeWith(options.authorize);
+  const guard = accessGuard(options.accessToken, authorizeWith(options.authorize), prefix);
+  // Read at each request: the public URL may be set after mount (a tunnel's).
+  const originGuard = checkOrigin(options);
   const { offers, signatureFailures } = options.rateLimit;
   // Per-IP budgets shared by every instance, so N instances do not multiply the allowance.
   const forgeries = limitFailures(signatureFailures && coordination.rateBucket('signature-failures', signatureFailures), 403, logger);
@@ -56,7 +61,7 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   const cors = corsMiddleware(options.cors);
   const browser = cors ? [cors.headers, guard] : [guard];
   router.use(httpErrors(logger));
-  // Twilio's routes are guarded by signatures; everything else by the authorize hook (/metrics by metricsToken when set).
+  // Twilio's routes are guarded by signatures; everything else by the access token and the authorize hook (/metrics by metricsToken when set).
   const signed = twilioSignature(stream);
   router.all('/telephone/incoming', forgeries, signed, incomingCallRoute(stream, prefix));
   router.get('/telephone/handler', webSocketOnly('This is the Twilio Media Streams endpoint'), forgeries, signed, mediaStreamRoute(stream));
@@ -69,13 +74,13 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
       ctx.set(pageHeaders);
       await page(ctx, next);
     };
-    router.all([`/${name}`, `/${name}/*rest`], guard, serve);
+    router.all([`/${name}`, `/${name}/*rest`], guard, originGuard, serve);
   }
-  router.post('/webrtc/offer', ...browser, offerLimit, stream.webrtc.route());
+  router.post('/webrtc/offer', ...browser, originGuard, offerLimit, stream.webrtc.route());
   router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(options.rtcConfiguration));
-  router.get('/websocket/offer', guard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
-  router.get('/v1/realtime', guard, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
-  router.post('/input_hook', ...browser, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
+  router.get('/websocket/offer', guard, originGuard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
+  router.get('/v1/realtime', guard, originGuard, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
+  router.post('/input_hook', ...browser, originGuard, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
   router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination));
   if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);
   router.get('/status', ...browser, async (ctx) => {

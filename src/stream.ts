@@ -222,8 +222,9 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
 
   /**
    * Serves `page` at `{path}/{name}` and everything below it (`{path}/{name}/...`), any method,
-   * behind `authorize` and with the built-in page's security headers (its Content-Security-Policy
-   * forbids inline script). A handler's own page, such as the desk demo's. Add pages before `mount()`.
+   * behind the access token and `authorize` (its POSTs behind the Origin check too) and with the
+   * built-in page's security headers (its Content-Security-Policy forbids inline script). A
+   * handler's own page, such as the desk demo's. Add pages before `mount()`.
    */
   addPage(name: string, page: Middleware): void {
     if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || RESERVED_PAGES.has(name)) {

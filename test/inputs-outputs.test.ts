@@ -53,10 +53,10 @@ describe('additional inputs and outputs, ids and secrets', function () {
     const { id, secret } = started.session as { id: string; secret: string };
     expect(id).to.equal('inputs-ws');
 
-    // Without the secret, or with a wrong one: refused at once. Unknown id: 404.
+    // Without the secret, or with a wrong one: refused at once. Unknown id: the same answer (no id oracle).
     expect((await hook(server, { webrtc_id: id, name: 'x' })).status).to.equal(403);
     expect((await hook(server, { webrtc_id: id, name: 'x' }, 'wrong')).status).to.equal(403);
-    expect((await hook(server, { webrtc_id: 'nobody', name: 'x' }, secret)).status).to.equal(404);
+    expect((await hook(server, { webrtc_id: 'nobody', name: 'x' }, secret)).status).to.equal(403);
     expect((await hook(server, { name: 'x' }, secret)).status).to.equal(400);
 
     const bad = await hook(server, { webrtc_id: id, name: 42, volume: 11, loud: 'yes', voice: 'tenor', count: 0, colour: 'red' }, secret);

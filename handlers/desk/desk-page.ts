@@ -8,14 +8,27 @@ const FILES = new StaticFiles(new URL('./static/', import.meta.url), 'desk.html'
 });
 const MAX_BODY = 1024;
 
+/** Who may use the desk: true lets the request in, false answers 401. */
+export type DeskAuthorize = (ctx: Context) => boolean | Promise<boolean>;
+
 /**
- * The desk's page, mounted with `stream.addPage('desk', deskPage(desk))` (behind `authorize`, with
- * the page's security headers): `GET {path}/desk` the page, `GET {path}/desk/static/*` its script
- * and style, `GET {path}/desk/events` the queue as server-sent events, `POST {path}/desk/answer`
- * `{caller}` a ticket to connect with.
+ * The desk's page, mounted with `stream.addPage('desk', deskPage(desk, authorize))` (behind the
+ * Stream's access token and `authorize`, with the page's security headers): `GET {path}/desk` the
+ * page, `GET {path}/desk/static/*` its script and style, `GET {path}/desk/events` the queue as
+ * server-sent events (callers' numbers), `POST {path}/desk/answer` `{caller}` (JSON) a ticket to
+ * connect with. Whoever passes `authorize` sees every caller and may answer any: it is required, e.g.
+ * `accessTokenAuthorizer(token)`, or `() => true` on a private network.
  */
-export function deskPage(desk: Desk): Middleware {
+export function deskPage(desk: Desk, authorize: DeskAuthorize): Middleware {
+  if (typeof authorize !== 'function') {
+    throw new TypeError('deskPage(desk, authorize): say who may see the callers and answer them, e.g. accessTokenAuthorizer(token), or () => true on a private network.');
+  }
   return async (ctx: Context) => {
+    if (!(await authorize(ctx))) {
+      ctx.status = 401;
+      ctx.body = { error: 'UNAUTHORIZED', message: 'The desk needs authorisation.' };
+      return;
+    }
     const match = /^(.*)\/desk(\/.*)?$/.exec(ctx.path);
     const base = match?.[1] ?? '';
     const sub = match?.[2] ?? '';
@@ -54,6 +67,12 @@ function events(ctx: Context, desk: Desk): void {
 }
 
 async function answer(ctx: Context, desk: Desk): Promise<void> {
+  // JSON only: a form or text/plain body is what a cross-site page can send without asking.
+  if (!ctx.is('application/json')) {
+    ctx.status = 415;
+    ctx.body = { error: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send {"caller": "<id>"} with Content-Type: application/json.' };
+    return;
+  }
   let caller: unknown;
   try {
     caller = (JSON.parse(await readBody(ctx)) as { caller?: unknown }).caller;

@@ -1,3 +1,3 @@
 export { Desk, type DeskCaller } from './desk.js';
-export { deskPage } from './desk-page.js';
+export { type DeskAuthorize, deskPage } from './desk-page.js';
 export { holdSound } from './hold-sound.js';

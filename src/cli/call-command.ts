@@ -10,13 +10,14 @@ import type { TwilioClient } from '../twilio/client.js';
 import { findPhoneNumber } from '../twilio/numbers.js';
 import type { CallEnd, OutboundCall } from '../twilio/outbound-call.js';
 import { handlerName, loadDotEnv, parseOrExplain, parsePort } from './args.js';
+import { accessTokenFrom, AUTH_TOKEN_OPTION, authTokenHelp, demoAccessWarnings, demoProtection, refuseUnprotectedDemo } from './demo-access.js';
 import { EXIT, EXIT_CODES_HELP, reportError, UsageError } from './exit.js';
 import { TUNNEL_HELP, TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom } from './public-args.js';
 
 export const CALL_HELP = `Usage:
   callstream call --to +15551234567 [--from +15557654321] [--public-url URL | --subdomain NAME --tunnel-host URL]
                   [--handler NAME] [--host HOST] [--port PORT] [--timeout SECONDS] [--machine-detection MODE]
-                  [--record] [--insecure]
+                  [--record] [--insecure] [--auth-token TOKEN]
 
 Places a phone call whose answer talks to a demo handler: starts the server, opens a public tunnel
 (localtunnel, unless --public-url), creates the call over Twilio's REST API, prints its SID and each
@@ -33,6 +34,7 @@ ${TUNNEL_HELP}
   --machine-detection  Answering machine detection: Enable or DetectMessageEnd (the handler sees AnsweredBy).
   --record             Also record the call on Twilio's side (dual channel).
   --insecure           Run without signature checks when only an API key is set (never for real use).
+${authTokenHelp(23)}
   -h, --help           Show this help.
 
 ${TWILIO_ENV_HELP}
@@ -53,6 +55,7 @@ const OPTIONS = {
   'machine-detection': { type: 'string' },
   record: { type: 'boolean' },
   insecure: { type: 'boolean' },
+  ...AUTH_TOKEN_OPTION,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -81,8 +84,14 @@ export async function callCommand(args: string[]): Promise<number> {
   const timeout = values.timeout === undefined ? undefined : ringSeconds(values.timeout);
   const machineDetection = machineDetectionMode(values['machine-detection']);
 
+  // The tunnel (or the public URL) publishes the handler's page and transports while the call lasts.
+  const accessToken = accessTokenFrom(values['auth-token']);
+  const publicBecause = values['public-url'] === undefined ? 'a tunnel publishes it' : `--public-url is ${values['public-url']}`;
+  const protection = demoProtection(accessToken, process.env.TWILIO_AUTH_TOKEN);
+  refuseUnprotectedDemo(handler, publicBecause, protection);
   const logger = createLogger();
-  const stream = createDemoStream(handler, { logger, twilio: false, telephone: values.record ? { twilioRecording: true } : {} });
+  for (const warning of demoAccessWarnings(handler, publicBecause, protection)) logger.warn(warning);
+  const stream = createDemoStream(handler, { logger, accessToken, twilio: false, telephone: values.record ? { twilioRecording: true } : {} });
   const account = twilioAccountFor(stream, {}, values.insecure ?? false);
   const caller = from ?? (await onlyNumber(account.client));
 

@@ -11,6 +11,7 @@ import type { Stream } from '../stream.js';
 import { checkTwilioCredentials, createTwilioClient, type TwilioCredentials, twilioCredentialsFromEnv } from '../twilio/client.js';
 import { twilioIceServers, twilioRtcConfiguration } from '../twilio/ice-servers.js';
 import { handlerName, loadDotEnv, parseOrExplain, parsePort } from './args.js';
+import { accessTokenFrom, AUTH_TOKEN_OPTION, authTokenHelp, demoAccessWarnings, demoProtection, pageLinkHint, refuseUnprotectedDemo } from './demo-access.js';
 import { EXIT, EXIT_CODES_HELP, reportError, UsageError } from './exit.js';
 import { TUNNEL_HELP, TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom } from './public-args.js';
 import { applyRealtimeFlags, REALTIME_OPTIONS, realtimeHelp } from './realtime-flags.js';
@@ -18,12 +19,14 @@ import { applyRealtimeFlags, REALTIME_OPTIONS, realtimeHelp } from './realtime-f
 export const FASTPHONE_HELP = `Usage:
   callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
                        [--handler NAME] [--host HOST] [--port PORT] [--turn] [--insecure] [--state-file FILE]
-                       [--realtime-model M] [--realtime-voice V] [--realtime-instructions TEXT]
+                       [--auth-token TOKEN] [--realtime-model M] [--realtime-voice V] [--realtime-instructions TEXT]
   callstream fastphone --restore [--state-file FILE]
 
 Serves a demo handler on one of your Twilio numbers: opens a public tunnel (localtunnel), points the
 number's voice webhook at it, and prints what to call. Ctrl-C or SIGTERM puts the number's previous
-settings back. After a crash, --restore does it from the state file.
+settings back. After a crash, --restore does it from the state file. The tunnel makes the page
+public: desk and openai-realtime start only with CALLSTREAM_AUTH_TOKEN and TWILIO_AUTH_TOKEN,
+conference with TWILIO_AUTH_TOKEN and the access token or CALLSTREAM_ROOM_PIN.
 
 Options:
   --number          The number to use (E.164). Default: the account's only number.
@@ -35,6 +38,7 @@ ${TUNNEL_HELP}
   --insecure        Run without signature checks when only an API key is set (never for real use).
   --state-file      Where the number's previous settings are kept (default ${DEFAULT_STATE_FILE}).
   --restore         Put back the settings a crashed run left in the state file, then exit.
+${authTokenHelp(20)}
 ${realtimeHelp(20)}
   -h, --help        Show this help.
 
@@ -52,6 +56,7 @@ const OPTIONS = {
   insecure: { type: 'boolean' },
   'state-file': { type: 'string' },
   restore: { type: 'boolean' },
+  ...AUTH_TOKEN_OPTION,
   ...REALTIME_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -78,11 +83,16 @@ export async function fastphoneCommand(args: string[]): Promise<number> {
   const host = values.host ?? process.env.HOST ?? '127.0.0.1';
   const port = parsePort(values.port ?? process.env.PORT, 8000);
   const credentials = checkTwilioCredentials(twilioCredentialsFromEnv());
+  const accessToken = accessTokenFrom(values['auth-token']);
+  const publicBecause = values['public-url'] === undefined ? 'a tunnel publishes it' : `--public-url is ${values['public-url']}`;
+  const protection = demoProtection(accessToken, credentials.authToken);
+  refuseUnprotectedDemo(handler, publicBecause, protection);
   const logger = createLogger();
+  for (const warning of demoAccessWarnings(handler, publicBecause, protection)) logger.warn(warning);
   const rtc = values.turn ? await turnConfiguration(credentials) : {};
-  const stream = createDemoStream(handler, { logger, ...rtc });
-  return serveUntilStopped(stream, logger, () =>
-    startFastphone(stream, {
+  const stream = createDemoStream(handler, { logger, accessToken, ...rtc });
+  return serveUntilStopped(stream, logger, async () => {
+    const fastphone = await startFastphone(stream, {
       ...credentials,
       phoneNumber: values.number,
       tunnel: tunnel ?? new LocalTunnel({ logger }),
@@ -92,8 +102,10 @@ export async function fastphoneCommand(args: string[]): Promise<number> {
       insecure: values.insecure ?? false,
       signals: false,
       print,
-    }),
-  );
+    });
+    if (accessToken) print(`  with the token open ${pageLinkHint(`${fastphone.publicUrl}/${stream.pages.has('desk') ? 'desk' : ''}`)} once (it sets a cookie); programs send Authorization: Bearer.`);
+    return fastphone;
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import { serveCommand } from './serve-command.js';
 const USAGE = `callstream: serve a voice handler to phones, browsers and programs.
 
 Usage:
-  callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy]
+  callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy] [--auth-token TOKEN]
                    [--concurrency-limit N] [--time-limit SECONDS] [--workers N] [--redis URL] [--instance-id ID]
   callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
                        [--handler NAME] [--host HOST] [--port PORT] [--turn] [--insecure] [--restore]

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
 import { REALTIME_DEMO_LIMITS } from '../../handlers/demo.js';
 import { parseOrExplain } from './args.js';
+import { AUTH_TOKEN_OPTION, authTokenHelp, demoProtection, refuseUnprotectedDemo, whyPublic } from './demo-access.js';
 import { applyRealtimeFlags, REALTIME_OPTIONS, type RealtimeFlags, realtimeHelp } from './realtime-flags.js';
 import { clusterOption, isServeWorker } from './cluster-option.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
@@ -11,12 +12,16 @@ import { SERVE_DEFAULTS, type ServeFlags, serveSettings } from './serve-settings
 import { WorkerPool } from './workers.js';
 
 export const SERVE_HELP = `Usage:
-  callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy]
+  callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy] [--auth-token TOKEN]
                    [--concurrency-limit N] [--time-limit SECONDS] [--workers N] [--redis URL] [--instance-id ID]
                    [--realtime-model M] [--realtime-voice V] [--realtime-instructions TEXT]
 
 Starts the demo server: the handler's routes and page at the root. SIGTERM or Ctrl-C drains live
 sessions (DRAIN_MS, default ${SERVE_DEFAULTS.drainMs}) and exits 0.
+
+On a public host (any --host but loopback, or PUBLIC_URL set), desk and openai-realtime start only
+with CALLSTREAM_AUTH_TOKEN and TWILIO_AUTH_TOKEN, conference with TWILIO_AUTH_TOKEN and the access
+token or CALLSTREAM_ROOM_PIN (exit 3 otherwise); on 127.0.0.1 they start with a warning.
 
 Options:
   --handler            Demo handler to serve (env CALLSTREAM_HANDLER; default ${DEFAULT_DEMO_HANDLER}).
@@ -25,6 +30,7 @@ Options:
   --host               Interface to listen on (env HOST; default ${SERVE_DEFAULTS.host}).
   --port               Port (env PORT; default ${SERVE_DEFAULTS.port}; 0 picks a free one).
   --trust-proxy        Honour X-Forwarded-Proto/Host (env TRUST_PROXY=1; default off; on Heroku-style hosts).
+${authTokenHelp(23)}
   --concurrency-limit  Sessions at once, all transports, the whole deployment (env CONCURRENCY_LIMIT; default unlimited;
                        ${REALTIME_DEMO_LIMITS.concurrencyLimit} with openai-realtime).
   --time-limit         Seconds before a session is ended (env TIME_LIMIT; default none; ${REALTIME_DEMO_LIMITS.timeLimit} with openai-realtime).
@@ -40,7 +46,8 @@ ${realtimeHelp(23)}
   -h, --help           Show this help.
 
 Environment: PUBLIC_URL, TWILIO_AUTH_TOKEN (signature checks), METRICS_TOKEN (a bearer token
-for /metrics, public without it), DRAIN_MS, LOG_LEVEL, REDIS_TLS_REJECT_UNAUTHORIZED=0 (accept a
+for /metrics in place of the access token; public without either), CALLSTREAM_ROOM_PIN (the
+conference demo's room PIN), DRAIN_MS, LOG_LEVEL, REDIS_TLS_REJECT_UNAUTHORIZED=0 (accept a
 rediss:// server's self-signed certificate, as Heroku Redis has).
 
 ${EXIT_CODES_HELP}`;
@@ -55,6 +62,7 @@ const OPTIONS = {
   workers: { type: 'string' },
   redis: { type: 'string' },
   'instance-id': { type: 'string' },
+  ...AUTH_TOKEN_OPTION,
   ...REALTIME_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -73,6 +81,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }
   applyRealtimeFlags(values);
   const settings = serveSettings(values);
+  // Before any worker is forked: one refusal, not one per worker.
+  refuseUnprotectedDemo(settings.handler, whyPublic(settings.host, process.env.PUBLIC_URL), demoProtection(settings.accessToken, process.env.TWILIO_AUTH_TOKEN));
   if (cluster.isPrimary && settings.workers > 1) {
     new WorkerPool(settings).start();
     return undefined;

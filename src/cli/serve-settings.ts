@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { handlerName } from './args.js';
+import { accessTokenFrom } from './demo-access.js';
 import { UsageError } from './exit.js';
 
 /** What `callstream serve` runs with when neither a flag nor the environment says otherwise. */
@@ -24,6 +25,7 @@ export interface ServeFlags {
   'concurrency-limit'?: string;
   'time-limit'?: string;
   workers?: string;
+  'auth-token'?: string;
 }
 
 /** Everything `callstream serve` runs with, from its flags and the environment. */
@@ -46,6 +48,8 @@ export interface ServeSettings {
   timeLimit: number | undefined;
   /** Processes serving the port (node:cluster); 1 serves in this process. */
   workers: number;
+  /** The Stream's access token (never logged); undefined: none. */
+  accessToken: string | undefined;
 }
 
 /** An option's value: the flag's, else the environment variable's (an empty one counts as unset). */
@@ -80,6 +84,7 @@ export function serveSettings(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     concurrencyLimit: limit ? integer(limit, 1, Number.MAX_SAFE_INTEGER, 'give a whole number of sessions, at least 1 (leave it unset for no limit).') : undefined,
     timeLimit: timeLimit ? seconds(timeLimit) : undefined,
     workers: workers ? integer(workers, 1, MAX_WORKERS, `give a whole number of processes, 1 to ${MAX_WORKERS}.`) : SERVE_DEFAULTS.workers,
+    accessToken: accessTokenFrom(flags['auth-token'], env),
   };
 }
 

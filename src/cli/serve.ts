@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../logger.js';
 import type { ClusterOptions } from '../options.js';
 import { listen, type RunningServer } from '../server.js';
 import type { Stream } from '../stream.js';
+import { demoAccessWarnings, demoProtection, pageLinkHint, whyPublic } from './demo-access.js';
 
 export interface ServeOptions {
   handler: string;
@@ -18,6 +19,8 @@ export interface ServeOptions {
   concurrencyLimit?: number;
   /** Seconds before a session is ended; undefined: none. */
   timeLimit?: number;
+  /** The Stream's access token (CALLSTREAM_AUTH_TOKEN); undefined: none. */
+  accessToken?: string;
   /** The Stream's cluster option (Redis, a worker's hub over IPC, or an instance id). */
   cluster?: ClusterOptions;
   logger?: Logger;
@@ -46,6 +49,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   const stream = createDemoStream(options.handler, {
     logger,
     metricsToken,
+    accessToken: options.accessToken,
     concurrencyLimit: options.concurrencyLimit,
     timeLimit: options.timeLimit,
     cluster: options.cluster,
@@ -56,7 +60,9 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
       throw explainUnavailable(error);
     });
     stream.mount(app);
-    if (!metricsToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
+    if (!metricsToken && !options.accessToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
+    const protection = demoProtection(options.accessToken, stream.options.twilioAuthToken);
+    for (const warning of demoAccessWarnings(options.handler, whyPublic(options.host, stream.options.publicUrl), protection)) logger.warn(warning);
     running = await listen(app, options.host, options.port);
   } catch (error) {
     await abandon(stream);
@@ -68,6 +74,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
       url: running.url,
       host: options.host,
       handler: options.handler,
+      accessToken: Boolean(options.accessToken),
       trustProxy: options.trustProxy,
       instanceId: stream.coordination.instanceId,
       coordination: stream.coordination.kind,
@@ -77,6 +84,10 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
     },
     'callstream demo server listening',
   );
+  if (options.accessToken) {
+    const page = `${stream.options.publicUrl ?? running.url}/${stream.pages.has('desk') ? 'desk' : ''}`;
+    logger.info({ open: pageLinkHint(page) }, 'the access token is required: open the page once with it in the link (it sets a cookie); programs send Authorization: Bearer <token>');
+  }
   return {
     stream,
     running,

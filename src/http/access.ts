@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
-import { CallstreamError } from '../errors.js';
+import { CallstreamError, isCallstreamError } from '../errors.js';
 import type { Session } from '../session/session.js';
 
 /** The header (or `secret` query parameter) that proves a client owns a session. */
@@ -63,7 +63,22 @@ export function requestSecret(ctx: Context): string {
  * Checked where the session lives, so the secret never leaves its instance.
  */
 export function checkSecret(session: Session, given: unknown): void {
-  if (typeof given !== 'string' || !given || !sameSecret(given, session.secret)) {
-    throw Object.assign(new CallstreamError('BAD_SIGNATURE', 'The session secret is missing or wrong (X-Callstream-Secret header or secret query parameter).'), { status: 403 });
-  }
+  if (typeof given !== 'string' || !given || !sameSecret(given, session.secret)) throw noSessionWithSecret();
+}
+
+/**
+ * What a client asking about a session by id and secret hears when the id is unknown, the session
+ * is gone or the secret is wrong: one answer (403, the same body), so that no answer tells whether
+ * an id is live.
+ */
+export function noSessionWithSecret(): CallstreamError {
+  return Object.assign(
+    new CallstreamError('BAD_SIGNATURE', 'No live session has this id and secret (the secret goes in the X-Callstream-Secret header or the secret query parameter).'),
+    { status: 403 },
+  );
+}
+
+/** Answers NOT_FOUND (no session with the id) as a wrong secret is answered; anything else unchanged. */
+export function hideUnknownSession(error: unknown): unknown {
+  return isCallstreamError(error, 'NOT_FOUND') ? noSessionWithSecret() : error;
 }

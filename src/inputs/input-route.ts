@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { BusMessage } from '../coordination/coordination.js';
 import type { SessionDirectory } from '../coordination/session-directory.js';
 import { CallstreamError } from '../errors.js';
-import { checkSecret, requestedSessionId, requestSecret } from '../http/access.js';
+import { checkSecret, hideUnknownSession, requestedSessionId, requestSecret } from '../http/access.js';
 import { readJson } from '../http/body.js';
 import type { Session } from '../session/session.js';
 import { type InputSpec, type InputValues, validateInputs } from './spec.js';
@@ -10,7 +10,7 @@ import { type InputSpec, type InputValues, validateInputs } from './spec.js';
 /**
  * `POST {path}/input_hook`, FastRTC's body `{webrtc_id, ...inputs}` (plus the session secret):
  * validated against the declaration (422 with reasons), then given to the session wherever it lives
- * (404 for an unknown id, 403 without its secret).
+ * (403 without its secret, and for an unknown id alike).
  */
 export function inputHookRoute(specs: readonly InputSpec[], directory: SessionDirectory, limit: number): Middleware {
   return async (ctx: Context) => {
@@ -19,7 +19,9 @@ export function inputHookRoute(specs: readonly InputSpec[], directory: SessionDi
       throw new CallstreamError('BAD_REQUEST', 'The body must be a JSON object: {webrtc_id, ...inputs}.');
     }
     const { webrtc_id: id, websocket_id: wsId, ...given } = body as Record<string, unknown>;
-    const answer = await setInputs(directory, requestedSessionId(id ?? wsId), given, requestSecret(ctx));
+    const answer = await setInputs(directory, requestedSessionId(id ?? wsId), given, requestSecret(ctx)).catch((error: unknown) => {
+      throw hideUnknownSession(error);
+    });
     if ('reasons' in answer) {
       ctx.status = 422;
       ctx.body = { error: 'INVALID_INPUTS', message: 'Some inputs were refused.', reasons: answer.reasons };

@@ -1,14 +1,15 @@
 import type { Context, Middleware } from 'koa';
 import type { Coordination } from '../coordination/coordination.js';
 import type { SessionDirectory } from '../coordination/session-directory.js';
-import { checkSecret, requestedSessionId, requestSecret } from '../http/access.js';
+import { checkSecret, hideUnknownSession, requestedSessionId, requestSecret } from '../http/access.js';
 import { type EventStream, openEventStream } from '../http/sse.js';
 import { type OutputEvent, type OutputFeeds, outputsTopic } from './output-feeds.js';
 
 /**
  * `GET {path}/outputs?webrtc_id=ID&secret=S`: a session's additional outputs as server-sent events
  * (`event: output`, data `{values, state}`), the latest one first; `event: end` when the session ends.
- * The session may live on another instance: its outputs then come through the coordination.
+ * The session may live on another instance: its outputs then come through the coordination. An
+ * unknown id is answered as a wrong secret is (403): no answer tells whether an id is live.
  */
 export function outputsRoute(directory: SessionDirectory, feeds: OutputFeeds, coordination: Coordination): Middleware {
   return async (ctx: Context) => {
@@ -44,7 +45,7 @@ export function outputsRoute(directory: SessionDirectory, feeds: OutputFeeds, co
       latest = (await directory.send(id, { type: 'outputs.watch', secret })) as OutputEvent | null;
     } catch (error) {
       unsubscribe();
-      throw error;
+      throw hideUnknownSession(error);
     }
     events = openEventStream(ctx);
     if (latest) events.send('output', latest);

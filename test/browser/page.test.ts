@@ -63,6 +63,8 @@ function policyViolations(page: Page): string[] {
   return violations;
 }
 
+const PAGE_TOKEN = 'page-access-token-3f9a61c2d8';
+
 describe('the built-in page in headless Chromium', function () {
   this.timeout(60000);
   let browser: Browser;
@@ -158,7 +160,7 @@ describe('the built-in page in headless Chromium', function () {
     await second.close();
   });
 
-  it('renders inputs, posts a change, and shows the handler\'s output', async () => {
+  it('renders inputs, posts a change, and shows the handler\'s output (behind an access token, opened once by a link)', async () => {
     await server.close();
     const greeter: StreamHandler = {
       inputFormat: 'native',
@@ -176,10 +178,14 @@ describe('the built-in page in headless Chromium', function () {
       ],
       additionalOutputs: [{ label: 'Greeting' }],
       uiArgs: { title: 'Greeter' },
+      accessToken: PAGE_TOKEN,
     });
     const page = await browser.newPage({ viewport: { width: 375, height: 900 } });
     const violations = policyViolations(page);
-    await page.goto(`${server.url}/`);
+    // The link carries the token once: the cookie it sets carries the page's own requests (assets,
+    // configuration, offer, input hook, outputs), and the address bar keeps no token.
+    await page.goto(`${server.url}/?token=${PAGE_TOKEN}`);
+    expect(page.url()).to.equal(`${server.url}/`);
     expect(await page.isVisible('#input-name')).to.equal(true);
     expect(await page.textContent('#inputs')).to.contain('Your name');
     await page.click('#call');

@@ -16,6 +16,7 @@ import { sendPaced, sleep, waitUntil } from '../support/wait.js';
 const BROWSER_HZ = 1000;
 /** What the phone sends. */
 const PHONE_HZ = 600;
+const DESK_TOKEN = 'desk-access-token-7c2e94b0a1';
 const MEASURED = { trackConstraints: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } };
 
 /** A demo's Stream on a test server (its pages added before mount). */
@@ -137,13 +138,15 @@ describe('rooms in headless Chromium', function () {
   });
 
   it('desk: lists waiting callers live, answers one from the page (bridged both ways, keypad digits to the caller), either side hangs up', async () => {
-    server = await startDemo('desk');
+    // Behind the access token: each page opens the desk once with it in the link; its cookie carries the rest.
+    server = await startDemo('desk', { accessToken: DESK_TOKEN });
     const mobile = await browser.newPage({ viewport: { width: 375, height: 812 } });
     const desktop = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     const violations = [...policyViolations(mobile), ...policyViolations(desktop)];
     violations.push(...policyViolations(desktop));
-    await mobile.goto(`${server.url}/desk`);
-    await desktop.goto(`${server.url}/desk`);
+    await mobile.goto(`${server.url}/desk?token=${DESK_TOKEN}`);
+    await desktop.goto(`${server.url}/desk?token=${DESK_TOKEN}`);
+    expect([mobile.url(), desktop.url()]).to.deep.equal([`${server.url}/desk`, `${server.url}/desk`]);
     await mobile.waitForSelector('#feed[data-state="live"]');
     expect(await mobile.isVisible('#empty')).to.equal(true);
 

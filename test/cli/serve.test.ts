@@ -96,7 +96,8 @@ describe('callstream serve (the demo server)', function () {
     const fake = await FakeRealtimeServer.start({ apiKey: key });
     const cli = runCli(
       ['serve', '--handler', 'openai-realtime', '--host', '127.0.0.1', '--port', '0', '--realtime-model', 'gpt-realtime-mini', '--realtime-voice', 'cedar', '--realtime-instructions', 'Speak French.'],
-      { ...CLEAN_ENV, TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL, OPENAI_API_KEY: key, OPENAI_REALTIME_URL: fake.url, OPENAI_REALTIME_MODEL: 'from-the-environment', OPENAI_REALTIME_VOICE: 'alloy' },
+      // PUBLIC_URL makes the host public: openai-realtime needs the access token there too.
+      { ...CLEAN_ENV, TWILIO_AUTH_TOKEN: AUTH_TOKEN, CALLSTREAM_AUTH_TOKEN: 'serve-test-access-token-1234', PUBLIC_URL, OPENAI_API_KEY: key, OPENAI_REALTIME_URL: fake.url, OPENAI_REALTIME_MODEL: 'from-the-environment', OPENAI_REALTIME_VOICE: 'alloy' },
     );
     try {
       const { url } = (await listening(cli)) as { url: string };

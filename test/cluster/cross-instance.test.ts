@@ -182,7 +182,7 @@ for (const backend of ['memory', 'redis'] as const) {
       const post = (body: unknown, headers: Record<string, string> = {}) =>
         fetch(`${b.url}/input_hook`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
       expect((await post({ webrtc_id: 'far-away', name: 'Ada' })).status, 'no secret').to.equal(403);
-      expect((await post({ webrtc_id: 'nobody', name: 'Ada' }, { 'X-Callstream-Secret': secret })).status, 'unknown id').to.equal(404);
+      expect((await post({ webrtc_id: 'nobody', name: 'Ada' }, { 'X-Callstream-Secret': secret })).status, 'unknown id: answered as a wrong secret').to.equal(403);
       const bad = await post({ webrtc_id: 'far-away', name: 7 }, { 'X-Callstream-Secret': secret });
       expect(bad.status).to.equal(422);
       const good = await post({ webrtc_id: 'far-away', name: 'Ada' }, { 'X-Callstream-Secret': secret });

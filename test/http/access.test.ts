@@ -85,7 +85,7 @@ describe('access checks: bearer token, authorize hook, session secrets', () => {
         error = caught;
       }
       expect(error, String(given)).to.deep.include({ code: 'BAD_SIGNATURE', status: 403 });
-      expect((error as Error).message).to.match(/^The session secret is missing or wrong/);
+      expect((error as Error).message).to.match(/^No live session has this id and secret/);
     }
   });
 

@@ -95,4 +95,38 @@ describe('security: no secret reaches the logs', function () {
     }
     count(counts, 'log lines scanned', logText.split('\n').length - 1);
   });
+  it('logs links, bearer tokens and cookies of the access token at trace level without the token or its cookie', async () => {
+    let logText = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logText += chunk.toString();
+        done();
+      },
+    });
+    const token = 'logged-access-token-51c0e7d9';
+    const guess = 'guessed-access-token-0a7f3e';
+    const server = await startTestServer(new EchoHandler(), { logger: createLogger({ level: 'trace', destination }), accessToken: token, rateLimit: false });
+    let cookie = '';
+    try {
+      for (const given of [token, guess]) {
+        const link = await fetch(`${server.url}/?token=${given}`, { redirect: 'manual' });
+        await link.body?.cancel();
+        cookie ||= link.headers.getSetCookie()[0]?.split(';')[0]?.split('=')[1] ?? '';
+        for (const headers of [{ Authorization: `Bearer ${given}` }, { Cookie: `callstream_access=${given}` }] as Record<string, string>[]) {
+          await (await fetch(`${server.url}/status`, { headers })).body?.cancel();
+          const socket = new AudioSocket(server.url, '/websocket/offer', headers);
+          await socket.opened.catch(() => undefined);
+          socket.close();
+        }
+      }
+      expect(cookie, 'the link set a cookie').to.not.equal('');
+      await (await fetch(`${server.url}/status`, { headers: { Cookie: `callstream_access=${cookie}` } })).body?.cancel();
+    } finally {
+      await server.close();
+    }
+    for (const [what, value] of [['access token', token], ['guessed token', guess], ['access cookie', cookie]]) {
+      count(counts, 'secrets checked');
+      expect(logText.includes(value!), `${what} appears in the log`).to.equal(false);
+    }
+  });
 });

@@ -33,6 +33,8 @@ export interface DialOptions {
   method?: 'GET' | 'POST';
   /** Host header to send instead of baseUrl's (e.g. a tunnel's public host, the socket going to its server). */
   host?: string;
+  /** More headers to send. */
+  headers?: Record<string, string>;
 }
 
 /** Plays Twilio's webhook request: signed POST of call parameters, TwiML parsed from the answer. */
@@ -42,7 +44,7 @@ export async function postWebhook(options: DialOptions): Promise<WebhookResult> 
   const method = options.method ?? 'POST';
   const query = method === 'GET' ? `?${new URLSearchParams(params)}` : '';
   const publicUrl = options.publicUrl + path + query;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   const key = options.signWith === undefined ? options.authToken : options.signWith;
   if (key) headers['X-Twilio-Signature'] = twilio.getExpectedTwilioSignature(key, publicUrl, method === 'POST' ? params : {});
   let body: string | undefined;
