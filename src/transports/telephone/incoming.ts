@@ -40,8 +40,9 @@ export function incomingCallRoute(runtime: TransportRuntime, mountPath: string):
       // Idempotent per CallSid: a repeated webhook never takes a second place nor opens a second stream.
       announcement = await runtime.coordination.announceCall({ callSid: call.callSid, call, parameters: custom }, options.concurrencyLimit, options.telephone.connectTimeoutMs);
     } catch (error) {
-      if (!isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) throw error;
-      return refuse('busy', 'the coordination store is unavailable');
+      // Answered 503 (httpErrors): Twilio then tries the number's fallback URL, if it has one.
+      if (isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) runtime.metrics.sessionRefused('telephone', 'unavailable');
+      throw error;
     }
     if (announcement.kind === 'busy') return refuse('busy', 'busy (concurrency limit)', { limit: options.concurrencyLimit });
     if (announcement.kind === 'live') return refuse('rejected', 'repeated webhook for a call whose media stream is live');
