@@ -8,7 +8,9 @@ import type { TransportKind } from '../session/types.js';
 import {
   type AnnouncedCall,
   type Announcement,
+  type AnnounceOptions,
   type AskOptions,
+  CALL_MEMORY_MS,
   type BusMessage,
   type Coordination,
   type Delivery,
@@ -18,6 +20,7 @@ import {
   type Place,
   type PlaceCounts,
   type RateBucket,
+  REMEMBERED_CALLS_MAX,
   RENEW_EVERY_MS,
   type TakenCall,
 } from './coordination.js';
@@ -26,7 +29,7 @@ import { OutageLog } from './outage-log.js';
 import { openConnections, type RedisConnections, unavailable, withTimeout } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { type HeldPlace, Leases } from './redis-leases.js';
-import { ACQUIRE, ANNOUNCE, ASK, CLAIM, COUNTS, type LuaScript, RATE, TAKE } from './redis-scripts.js';
+import { ACQUIRE, ANNOUNCE, ASK, CLAIM, COUNTS, type LuaScript, RATE, REMEMBER, TAKE } from './redis-scripts.js';
 import { RedisTopics } from './redis-topics.js';
 
 /*
@@ -35,6 +38,8 @@ import { RedisTopics } from './redis-topics.js';
  *   P token:<token>       HASH    callSid ('' when none), place (member), call (AnnouncedCall JSON); PX ttlMs
  *   P callsid:<CallSid>   STRING  `pending|<token>` (PX ttlMs) until the stream takes the call, then
  *                                 `live|<place member>` (PX leaseMs, renewed with the place)
+ *   P remembered-calls    ZSET    member CallSid, score = when it is forgotten; at most rememberedCallsMax,
+ *                                 PEXPIRE'd with its last member
  *   P owner:<key>         STRING  instanceId holding the claim; PX leaseMs, renewed
  *   P kept:<key>          LIST    `<expiry ms>|<message JSON>`, oldest first, at most KEPT_MAX
  *   P rate:<name>:<key>   HASH    tokens, at; PEXPIRE windowMs (a bucket refilled is forgotten)
@@ -68,6 +73,8 @@ export interface RedisCoordinationOptions {
   logger?: Logger;
   /** How long `start()` waits for Redis (ms, default 3000). */
   connectTimeoutMs?: number;
+  /** CallSids remembered at most (default REMEMBERED_CALLS_MAX). */
+  rememberedCallsMax?: number;
 }
 
 type State = 'new' | 'started' | 'closed';
@@ -85,6 +92,7 @@ export class RedisCoordination implements Coordination {
   private readonly leaseMs: number;
   private readonly renewEveryMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly rememberedCallsMax: number;
   private readonly logger: Logger;
   private readonly redis: RedisConnections;
   private readonly outage: OutageLog;
@@ -100,6 +108,7 @@ export class RedisCoordination implements Coordination {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
     this.renewEveryMs = options.renewEveryMs ?? RENEW_EVERY_MS;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.rememberedCallsMax = options.rememberedCallsMax ?? REMEMBERED_CALLS_MAX;
     this.logger = (options.logger ?? createLogger()).child({ component: 'coordination', instanceId: this.instanceId });
     this.outage = new OutageLog(this.logger);
     this.redis = openConnections(options.redis, { connectTimeoutMs: this.connectTimeoutMs, commandTimeoutMs: COMMAND_TIMEOUT_MS });
@@ -169,14 +178,19 @@ export class RedisCoordination implements Coordination {
     return { byTransport, total: members.length };
   }
 
-  async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Promise<Announcement> {
+  async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number, options: AnnounceOptions = {}): Promise<Announcement> {
     const callSid = announced.callSid ?? '';
     const token = randomBytes(24).toString('base64url');
-    const keys = [this.keys.places(), this.keys.callSid(callSid), this.keys.token(token)];
-    const args = [callSid ? '1' : '0', finiteLimit(limit), ttlMs, `telephone:${newId()}`, token, callSid, JSON.stringify(announced)];
+    const keys = [this.keys.places(), this.keys.callSid(callSid), this.keys.token(token), this.keys.rememberedCalls()];
+    const rememberMs = options.rememberMs ?? ttlMs + CALL_MEMORY_MS;
+    const args = [callSid ? '1' : '0', finiteLimit(limit), ttlMs, `telephone:${newId()}`, token, callSid, JSON.stringify(announced), rememberMs, options.resume ? '1' : '0', this.rememberedCallsMax];
     const [kind, issued] = (await this.run(ANNOUNCE, keys, args)) as [string, string?];
     if (kind === 'issued' || kind === 'repeated') return { kind, token: issued! };
-    return { kind: kind === 'live' ? 'live' : 'busy' };
+    return { kind: kind === 'live' || kind === 'ended' ? kind : 'busy' };
+  }
+
+  async rememberCall(callSid: string, rememberMs: number): Promise<void> {
+    await this.run(REMEMBER, [this.keys.rememberedCalls()], [callSid, rememberMs, this.rememberedCallsMax]);
   }
 
   async takeCall(token: string, callSid: string | undefined): Promise<TakenCall> {

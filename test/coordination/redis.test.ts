@@ -10,12 +10,13 @@ import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { sleep } from '../support/wait.js';
 import { describeCoordinationContract } from './contract.js';
 
-const TIMING = { leaseMs: 600, renewEveryMs: 150 };
+const TIMING = { leaseMs: 600, renewEveryMs: 150, rememberedCalls: 5 };
 
 /** Instances of one deployment on `server`, under a prefix of their own (tests never see each other's keys). */
 async function deployment(server: RedisServer, count: number, timing = TIMING): Promise<{ instances: RedisCoordination[]; cleanup(): Promise<void> }> {
   const prefix = `test-${randomBytes(4).toString('hex')}:`;
-  const instances = Array.from({ length: count }, () => new RedisCoordination({ redis: server.url, prefix, ...timing, logger: silentLogger() }));
+  const { leaseMs, renewEveryMs, rememberedCalls: rememberedCallsMax } = timing;
+  const instances = Array.from({ length: count }, () => new RedisCoordination({ redis: server.url, prefix, leaseMs, renewEveryMs, rememberedCallsMax, logger: silentLogger() }));
   await Promise.all(instances.map((c) => c.start()));
   return { instances, cleanup: async () => void (await Promise.all(instances.map((c) => c.close()))) };
 }
