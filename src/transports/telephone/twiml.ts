@@ -39,3 +39,10 @@ export function sayAndHangUpTwiml(sentence: string): string {
   response.hangup();
   return response.toString();
 }
+
+/** `<Hangup/>`: what a webhook replayed after its call gets (a clean end whether the call rings or is answered). */
+export function hangUpTwiml(): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
