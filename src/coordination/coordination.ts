@@ -184,5 +184,5 @@ export const RENEW_EVERY_MS = 3000;
 
 /** How long a CallSid is remembered after its call, beyond its token's lifetime (ms): an hour. */
 export const CALL_MEMORY_MS = 60 * 60_000;
-/** CallSids remembered at most, deployment-wide (about 100 bytes each). */
+/** CallSids remembered at most, deployment-wide (about 140 bytes each, in memory or in Redis). */
 export const REMEMBERED_CALLS_MAX = 100_000;
