@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/clock.js';
 import { CALL_MEMORY_MS } from '../../src/coordination/coordination.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { MemoryHub } from '../../src/coordination/memory-hub.js';
+import { LIVENESS_CHECK_TIMEOUT_MS } from '../../src/transports/telephone/ended-calls.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { FakeTwilioApi } from '../support/fake-twilio.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
@@ -190,6 +191,23 @@ describe('security: a replayed signed webhook never adds a place nor a second st
       await waitUntil(async () => (await server.stream.status()).reserved === 0, 3000, 'the place given back');
       expectHungUp(await webhook(server, callSid, 'in-progress', api.authToken), 'an in-progress replay Twilio cannot confirm');
       expect(api.requestsTo('GET', `/Calls/${callSid}.json`)).to.have.length(1);
+    });
+
+    it(`refuses an in-progress webhook when Twilio's API does not answer within ${LIVENESS_CHECK_TIMEOUT_MS} ms`, async () => {
+      const placed = await server.stream.call({ to: '+15550002222', from: '+15550001111' });
+      const callee = await api.calls.next();
+      const media = await callee.answer();
+      await server.stream.endSession((await placed.session).id);
+      await media.closed;
+      let release!: () => void;
+      api.replyGate = new Promise((resolve) => (release = resolve));
+      try {
+        expectHungUp(await outboundWebhook(callee.sid), 'a redirect Twilio does not confirm in time');
+      } finally {
+        api.replyGate = undefined;
+        release();
+      }
+      expect(callee.status, 'Twilio still has the call in progress').to.equal('in-progress');
     });
   });
 
