@@ -12,6 +12,7 @@ import { corsMiddleware } from './http/cors.js';
 import { httpErrors } from './http/errors.js';
 import { checkOrigin } from './http/origins.js';
 import { limitFailures, limitRequests } from './http/rate-limit.js';
+import { refuseWhileUnavailable } from './http/unavailable.js';
 import { useWebSockets, webSocketOnly } from './http/websockets.js';
 import { inputHookRoute } from './inputs/input-route.js';
 import { outputsRoute } from './outputs/outputs-route.js';
@@ -61,6 +62,10 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   const cors = corsMiddleware(options.cors);
   const browser = cors ? [cors.headers, guard] : [guard];
   router.use(httpErrors(logger));
+  // What opens a session is refused at once (503) while the coordination store is known to be away.
+  for (const [path, transport] of [['/webrtc/offer', 'webrtc'], ['/websocket/offer', 'websocket'], ['/v1/realtime', 'websocket']] as const) {
+    router.use(path, refuseWhileUnavailable(() => coordination.healthy, () => stream.metrics.sessionRefused(transport, 'unavailable')));
+  }
   // Twilio's routes are guarded by signatures; everything else by the access token and the authorize hook (/metrics by metricsToken when set).
   const signed = twilioSignature(stream);
   router.all('/telephone/incoming', forgeries, signed, incomingCallRoute(stream, prefix));

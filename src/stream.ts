@@ -5,10 +5,10 @@ import type { Middleware } from 'koa';
 import { ClientFaults } from './client-faults.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Admission, type AdmissionRequest, admitSession } from './coordination/admission.js';
-import type { Coordination } from './coordination/coordination.js';
+import type { Coordination, PlaceCounts } from './coordination/coordination.js';
 import { createCoordination } from './coordination/create.js';
 import { SessionDirectory } from './coordination/session-directory.js';
-import { CallstreamError } from './errors.js';
+import { CallstreamError, isCallstreamError } from './errors.js';
 import { clientKey } from './http/rate-limit.js';
 import { defaultInputs, type InputValues } from './inputs/spec.js';
 import { setInputs, setInputsOp } from './inputs/input-route.js';
@@ -41,10 +41,13 @@ export interface StreamStatus {
   active: Record<TransportKind, number>;
   /** This instance's live sessions. */
   total: number;
-  /** Places held under the limit deployment-wide (live sessions plus phone calls announced but not yet connected). */
-  reserved: number;
-  /** The same places by transport. */
-  reservedByTransport: Record<TransportKind, number>;
+  /**
+   * Places held under the limit deployment-wide (live sessions plus phone calls announced but not yet
+   * connected); null while the coordination store does not answer (unknown).
+   */
+  reserved: number | null;
+  /** The same places by transport; null while the coordination store does not answer. */
+  reservedByTransport: Record<TransportKind, number> | null;
   limit: number | null;
   /** Seconds, or null. */
   timeLimit: number | null;
@@ -165,24 +168,38 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     return !this.shuttingDown;
   }
 
-  /** This instance's live sessions, the deployment's places, the limits. */
+  /**
+   * This instance's live sessions, the deployment's places, the limits. While the coordination store
+   * does not answer, what this instance knows is given and the deployment's places are null.
+   */
   async status(): Promise<StreamStatus> {
     const active: Record<TransportKind, number> = { telephone: 0, webrtc: 0, websocket: 0 };
     for (const session of this.directory.sessions()) active[session.transport]++;
     const limit = this.options.concurrencyLimit;
     const timeLimit = this.options.timeLimitMs;
-    const places = await this.coordination.counts();
+    const places = await this.deploymentPlaces();
     return {
       active,
       total: this.directory.size,
-      reserved: places.total,
-      reservedByTransport: places.byTransport,
+      reserved: places?.total ?? null,
+      reservedByTransport: places?.byTransport ?? null,
       limit: limit === Infinity ? null : limit,
       timeLimit: timeLimit === undefined ? null : timeLimit / 1000,
       accepting: this.accepting && this.coordination.healthy,
       instanceId: this.coordination.instanceId,
       coordination: { kind: this.coordination.kind, healthy: this.coordination.healthy },
     };
+  }
+
+  /** The places held deployment-wide, or undefined while the coordination store does not answer. */
+  private async deploymentPlaces(): Promise<PlaceCounts | undefined> {
+    if (!this.coordination.healthy) return undefined;
+    try {
+      return await this.coordination.counts();
+    } catch (error) {
+      if (isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -81,7 +81,8 @@ export async function admitSession(context: AdmissionContext, request: Admission
   } catch (error) {
     const refusal = refuse('unavailable');
     if (!isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) throw error;
-    context.logger.warn({ transport: request.transport, reason: error.message }, 'session refused: the coordination store is unavailable');
+    // At debug: the coordination says the outage itself, once, rather than a line per refused session.
+    context.logger.debug({ transport: request.transport, reason: error.message }, 'session refused: the coordination store is unavailable');
     return refusal;
   }
 }

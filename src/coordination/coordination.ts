@@ -39,9 +39,19 @@ export interface Coordination {
    * A phone call's webhook: takes a place for it and issues a one-time token the media stream must
    * present, valid `ttlMs` (the place is freed with it if no stream comes). Idempotent per CallSid:
    * a CallSid still waiting for its stream gets the same token again and no second place; a CallSid
-   * whose stream is live is refused (`live`). Without a CallSid every call is new.
+   * whose stream is live is refused (`live`). A CallSid announced before whose token and stream are
+   * over is refused (`ended`) unless `resume` says the call is confirmed live. Every CallSid announced
+   * is remembered deployment-wide for `rememberMs` (see `rememberCall`). Without a CallSid every call
+   * is new.
    */
-  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Promise<Announcement>;
+  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number, options?: AnnounceOptions): Promise<Announcement>;
+
+  /**
+   * Remembers `callSid` deployment-wide for `rememberMs` from now (never less than it already was):
+   * `announceCall` answers `ended` for it until then. At most REMEMBERED_CALLS_MAX CallSids (or the
+   * implementation's own bound) are kept; past it the oldest (the soonest to be forgotten) go first.
+   */
+  rememberCall(callSid: string, rememberMs: number): Promise<void>;
 
   /**
    * The media stream's `start`: takes the call its token stands for, once, deployment-wide (atomic).
@@ -111,6 +121,13 @@ export interface AnnouncedCall {
   parameters: Record<string, string>;
 }
 
+export interface AnnounceOptions {
+  /** How long the CallSid is remembered from now (ms). Default: `ttlMs` + CALL_MEMORY_MS. */
+  rememberMs?: number;
+  /** Announce a CallSid remembered from before: its call is confirmed live (a redirect back to the webhook). */
+  resume?: boolean;
+}
+
 export type Announcement =
   /** A new token; a place was taken for the call. */
   | { kind: 'issued'; token: string }
@@ -119,7 +136,9 @@ export type Announcement =
   /** The concurrency limit is reached. */
   | { kind: 'busy' }
   /** The CallSid's media stream is live: a second stream is refused. */
-  | { kind: 'live' };
+  | { kind: 'live' }
+  /** The CallSid was announced before and that is over (its stream ended, or never came): no token, no place. */
+  | { kind: 'ended' };
 
 export type TakenCall =
   | { kind: 'taken'; announced: AnnouncedCall; place: Place }
@@ -162,3 +181,8 @@ export function finiteLimit(limit: number): number {
 /** How long a lease lives without renewal, and how often it is renewed (ms). */
 export const LEASE_MS = 9000;
 export const RENEW_EVERY_MS = 3000;
+
+/** How long a CallSid is remembered after its call, beyond its token's lifetime (ms): an hour. */
+export const CALL_MEMORY_MS = 60 * 60_000;
+/** CallSids remembered at most, deployment-wide (about 140 bytes each, in memory or in Redis). */
+export const REMEMBERED_CALLS_MAX = 100_000;

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
-import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
+import type { AnnouncedCall, Announcement, AnnounceOptions, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
 
 /** A call taken by its media stream: what the webhook left, and the place that moves to the taker. */
 export type HubTakenCall =
@@ -32,7 +32,8 @@ export interface HubPort {
   acquirePlace(instanceId: string, transport: TransportKind, limit: number, leaseMs: number): Awaitable<string | undefined>;
   releasePlace(placeId: string): void;
   counts(): Awaitable<PlaceCounts>;
-  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Awaitable<Announcement>;
+  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number, options?: AnnounceOptions): Awaitable<Announcement>;
+  rememberCall(callSid: string, rememberMs: number): Awaitable<void>;
   takeCall(instanceId: string, token: string, callSid: string | undefined, leaseMs: number): Awaitable<HubTakenCall>;
   claim(instanceId: string, keys: string[], leaseMs: number): Awaitable<BusMessage[] | undefined>;
   unclaim(instanceId: string, key: string): void;

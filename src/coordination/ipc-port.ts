@@ -2,7 +2,7 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { CallstreamError } from '../errors.js';
 import type { RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
-import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, PlaceCounts } from './coordination.js';
+import type { AnnouncedCall, Announcement, AnnounceOptions, AskOptions, BusMessage, Delivery, PlaceCounts } from './coordination.js';
 import type { HubPort } from './hub-port.js';
 import type { HubMember, HubTakenCall } from './hub-port.js';
 import { fromWireError, type HubCallMethod, type HubCastMethod, type HubWire, type IpcEnd, isHubWire, toWireError } from './ipc-wire.js';
@@ -63,8 +63,12 @@ export class IpcHubPort implements HubPort {
     return this.call('counts', []) as Promise<PlaceCounts>;
   }
 
-  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Promise<Announcement> {
-    return this.call('announceCall', [announced, limit, ttlMs]) as Promise<Announcement>;
+  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number, options?: AnnounceOptions): Promise<Announcement> {
+    return this.call('announceCall', [announced, limit, ttlMs, options ?? {}]) as Promise<Announcement>;
+  }
+
+  async rememberCall(callSid: string, rememberMs: number): Promise<void> {
+    await this.call('rememberCall', [callSid, rememberMs]);
   }
 
   takeCall(instanceId: string, token: string, callSid: string | undefined, leaseMs: number): Promise<HubTakenCall> {

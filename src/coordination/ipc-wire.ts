@@ -19,7 +19,7 @@ export type HubWire =
   | { hub: 'topic'; to: string; topic: string; message: BusMessage };
 
 /** Hub methods a worker calls and waits for. */
-export const HUB_CALLS = ['acquirePlace', 'counts', 'announceCall', 'takeCall', 'claim', 'ask', 'hit', 'retryAfterMs'] as const;
+export const HUB_CALLS = ['acquirePlace', 'counts', 'announceCall', 'rememberCall', 'takeCall', 'claim', 'ask', 'hit', 'retryAfterMs'] as const;
 export type HubCallMethod = (typeof HUB_CALLS)[number];
 
 /** Hub methods a worker calls without waiting (their effects keep the channel's order). */

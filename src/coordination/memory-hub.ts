@@ -4,7 +4,7 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { CallstreamError, describeError } from '../errors.js';
 import { RateLimiter, type RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
-import type { AnnouncedCall, Announcement, AskOptions, BusMessage, Delivery, MessageHandler, PlaceCounts } from './coordination.js';
+import { type AnnouncedCall, type Announcement, type AnnounceOptions, type AskOptions, type BusMessage, CALL_MEMORY_MS, type Delivery, type MessageHandler, type PlaceCounts, REMEMBERED_CALLS_MAX } from './coordination.js';
 import type { HubMember, HubPort, HubTakenCall } from './hub-port.js';
 
 /** Messages kept for a key nobody holds yet, at most this many per key. */
@@ -52,8 +52,14 @@ export class MemoryHub implements HubPort {
   private readonly members = new Map<string, HubMember>();
   private readonly topics = new EventEmitter();
   private readonly buckets = new Map<string, RateLimiter>();
+  /** CallSids announced (or said over), by when they are forgotten; the least recently remembered first. */
+  private readonly remembered = new Map<string, number>();
 
-  constructor(readonly clock: Clock = systemClock) {
+  constructor(
+    readonly clock: Clock = systemClock,
+    /** CallSids remembered at most. */
+    private readonly rememberedMax = REMEMBERED_CALLS_MAX,
+  ) {
     this.topics.setMaxListeners(0);
   }
 
@@ -91,19 +97,35 @@ export class MemoryHub implements HubPort {
     return { byTransport, total: this.places.size };
   }
 
-  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Announcement {
+  announceCall(announced: AnnouncedCall, limit: number, ttlMs: number, options: AnnounceOptions = {}): Announcement {
     const callSid = announced.callSid;
     const record = callSid === undefined ? undefined : this.calls.get(callSid);
     if (record?.state === 'pending' && this.liveToken(record.token)) return { kind: 'repeated', token: record.token };
     if (record?.state === 'live' && this.isLive(record.placeId)) return { kind: 'live' };
+    if (callSid !== undefined && !options.resume && this.remembers(callSid)) return { kind: 'ended' };
     if (this.livePlaces() >= limit) return { kind: 'busy' };
     const expiresAt = this.clock.now() + ttlMs;
     const placeId = randomUUID();
     const token = randomBytes(24).toString('base64url');
     this.places.set(placeId, { transport: 'telephone', holder: undefined, expiresAt });
     this.tokens.set(token, { announced, placeId, expiresAt });
-    if (callSid !== undefined) this.calls.set(callSid, { state: 'pending', token });
+    if (callSid !== undefined) {
+      this.calls.set(callSid, { state: 'pending', token });
+      this.rememberCall(callSid, options.rememberMs ?? ttlMs + CALL_MEMORY_MS);
+    }
     return { kind: 'issued', token };
+  }
+
+  /** Remembers a CallSid until `rememberMs` from now (or later, if it already was); the oldest go past the bound. */
+  rememberCall(callSid: string, rememberMs: number): void {
+    const now = this.clock.now();
+    const until = Math.max(this.remembered.get(callSid) ?? 0, now + rememberMs);
+    this.remembered.delete(callSid);
+    this.remembered.set(callSid, until);
+    for (const [sid, forgetAt] of this.remembered) {
+      if (forgetAt > now && this.remembered.size <= this.rememberedMax) break;
+      this.remembered.delete(sid);
+    }
   }
 
   takeCall(instanceId: string, token: string, callSid: string | undefined, leaseMs: number): HubTakenCall {
@@ -224,6 +246,14 @@ export class MemoryHub implements HubPort {
       return undefined;
     }
     return record;
+  }
+
+  private remembers(callSid: string): boolean {
+    const until = this.remembered.get(callSid);
+    if (until === undefined) return false;
+    if (until > this.clock.now()) return true;
+    this.remembered.delete(callSid);
+    return false;
   }
 
   private isLive(placeId: string): boolean {

@@ -5,6 +5,7 @@ import type { TransportKind } from '../session/types.js';
 import {
   type AnnouncedCall,
   type Announcement,
+  type AnnounceOptions,
   type AskOptions,
   type BusMessage,
   type Coordination,
@@ -81,8 +82,12 @@ export class MemoryCoordination implements Coordination {
     return this.hub.counts();
   }
 
-  async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Promise<Announcement> {
-    return this.hub.announceCall(announced, finiteLimit(limit), ttlMs);
+  async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number, options?: AnnounceOptions): Promise<Announcement> {
+    return this.hub.announceCall(announced, finiteLimit(limit), ttlMs, options);
+  }
+
+  async rememberCall(callSid: string, rememberMs: number): Promise<void> {
+    await this.hub.rememberCall(callSid, rememberMs);
   }
 
   async takeCall(token: string, callSid: string | undefined): Promise<TakenCall> {

@@ -1,6 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { CallstreamError, describeError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { GuardedConnector } from './redis-connector.js';
 
 /**
@@ -70,36 +69,4 @@ export function unavailable(error: unknown, where: string): CallstreamError {
     cause: error,
     hint: 'New sessions are refused until Redis answers again; live sessions go on.',
   });
-}
-
-/**
- * Logs a recurring trouble (a connection's errors, failed renewals) at `warn` at most once per
- * `everyMs`, with how many were left out since; the rest at debug.
- */
-export class ThrottledLog {
-  private last = -Infinity;
-  private skipped = 0;
-
-  constructor(
-    private readonly logger: Logger,
-    private readonly everyMs = 10_000,
-  ) {}
-
-  warn(fields: Record<string, unknown>, message: string): void {
-    const now = performance.now();
-    if (now - this.last < this.everyMs) {
-      this.skipped++;
-      this.logger.debug(fields, message);
-      return;
-    }
-    this.last = now;
-    this.logger.warn({ ...fields, ...(this.skipped ? { alsoSince: this.skipped } : {}) }, message);
-    this.skipped = 0;
-  }
-
-  /** The trouble is over: the next one is logged at once. */
-  reset(): void {
-    this.last = -Infinity;
-    this.skipped = 0;
-  }
 }

@@ -15,6 +15,11 @@ export class RedisKeys {
     return `${this.prefix}callsid:${callSid}`;
   }
 
+  /** The sorted set of CallSids remembered, scored by when each is forgotten. */
+  rememberedCalls(): string {
+    return `${this.prefix}remembered-calls`;
+  }
+
   owner(key: string): string {
     return `${this.prefix}owner:${key}`;
   }

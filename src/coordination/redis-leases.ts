@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ThrottledLog } from './redis-connection.js';
+import type { OutageLog } from './outage-log.js';
 import type { RedisKeys } from './redis-keys.js';
 import { GIVE_BACK, RENEW } from './redis-scripts.js';
 
@@ -20,7 +20,6 @@ export interface HeldPlace {
 export class Leases {
   private readonly places = new Map<string, HeldPlace>();
   private readonly claims = new Set<string>();
-  private readonly trouble: ThrottledLog;
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private renewAgain = false;
@@ -31,9 +30,10 @@ export class Leases {
     private readonly instanceId: string,
     private readonly leaseMs: number,
     private readonly logger: Logger,
-  ) {
-    this.trouble = new ThrottledLog(logger);
-  }
+    private readonly outage: OutageLog,
+    /** Called after each renewal Redis answered. */
+    private readonly renewed: () => void = () => {},
+  ) {}
 
   /** Renews every `everyMs` from now on. */
   start(everyMs: number): void {
@@ -107,9 +107,9 @@ export class Leases {
         const key = claims[index]!;
         if (this.claims.delete(key)) this.logger.warn({ key }, 'claim lost: another instance claimed the key while this one could not renew it');
       }
-      this.trouble.reset();
+      this.renewed();
     } catch (error) {
-      this.trouble.warn({ places: places.length, claims: claims.length, err: describeError(error) }, 'leases not renewed (put back once Redis answers)');
+      this.outage.trouble({ places: places.length, claims: claims.length, err: describeError(error) }, 'Redis unavailable: leases not renewed (put back once it answers)');
     }
   }
 

@@ -109,12 +109,29 @@ return 1
 `);
 
 /**
- * A webhook announces a call. KEYS: places, CallSid record, token record.
- * ARGV: has CallSid ('1'/'0'), limit, ttlMs, new place member, new token, CallSid, announced call (JSON).
- * The CallSid record is `pending|<token>` until the stream takes the call, then `live|<place member>`.
- * Returns {'repeated', token} | {'live'} | {'busy'} | {'issued', token}.
+ * Remembers a CallSid in the sorted set `key` until `now + forMs` (never earlier than it was), drops
+ * those forgotten, the oldest past `max`, and keeps the set itself no longer than its last member.
  */
-export const ANNOUNCE = new LuaScript('announce', `${NOW_MS}${PRUNE}
+const REMEMBER_FN = `
+local function remember(key, callSid, now, forMs, max)
+  local forgetAt = now + forMs
+  local was = redis.call('ZSCORE', key, callSid)
+  if not was or tonumber(was) < forgetAt then redis.call('ZADD', key, forgetAt, callSid) end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local over = redis.call('ZCARD', key) - max
+  if over > 0 then redis.call('ZREMRANGEBYRANK', key, 0, over - 1) end
+  if redis.call('PTTL', key) < forMs then redis.call('PEXPIRE', key, forMs) end
+end
+`;
+
+/**
+ * A webhook announces a call. KEYS: places, CallSid record, token record, remembered CallSids.
+ * ARGV: has CallSid ('1'/'0'), limit, ttlMs, new place member, new token, CallSid, announced call
+ * (JSON), rememberMs, resume ('1'/'0'), most CallSids remembered.
+ * The CallSid record is `pending|<token>` until the stream takes the call, then `live|<place member>`.
+ * Returns {'repeated', token} | {'live'} | {'ended'} | {'busy'} | {'issued', token}.
+ */
+export const ANNOUNCE = new LuaScript('announce', `${NOW_MS}${PRUNE}${REMEMBER_FN}
 local now = now_ms()
 local hasSid = ARGV[1] == '1'
 if hasSid then
@@ -125,6 +142,10 @@ if hasSid then
     if score and tonumber(score) > now then return {'live'} end
     redis.call('DEL', KEYS[2])
   end
+  if ARGV[9] ~= '1' then
+    local forgetAt = redis.call('ZSCORE', KEYS[4], ARGV[6])
+    if forgetAt and tonumber(forgetAt) > now then return {'ended'} end
+  end
 end
 prune(KEYS[1], now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {'busy'} end
@@ -132,8 +153,17 @@ local ttl = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[4])
 redis.call('HSET', KEYS[3], 'callSid', ARGV[6], 'place', ARGV[4], 'call', ARGV[7])
 redis.call('PEXPIRE', KEYS[3], ttl)
-if hasSid then redis.call('SET', KEYS[2], 'pending|' .. ARGV[5], 'PX', ttl) end
+if hasSid then
+  redis.call('SET', KEYS[2], 'pending|' .. ARGV[5], 'PX', ttl)
+  remember(KEYS[4], ARGV[6], now, tonumber(ARGV[8]), tonumber(ARGV[10]))
+end
 return {'issued', ARGV[5]}
+`);
+
+/** KEYS: remembered CallSids. ARGV: CallSid, rememberMs, most CallSids remembered. */
+export const REMEMBER = new LuaScript('remember', `${NOW_MS}${REMEMBER_FN}
+remember(KEYS[1], ARGV[1], now_ms(), tonumber(ARGV[2]), tonumber(ARGV[3]))
+return 1
 `);
 
 /**

@@ -8,8 +8,10 @@ import type { TransportKind } from '../session/types.js';
 import {
   type AnnouncedCall,
   type Announcement,
+  type AnnounceOptions,
   type AskOptions,
   type BusMessage,
+  CALL_MEMORY_MS,
   type Coordination,
   type Delivery,
   finiteLimit,
@@ -18,14 +20,16 @@ import {
   type Place,
   type PlaceCounts,
   type RateBucket,
+  REMEMBERED_CALLS_MAX,
   RENEW_EVERY_MS,
   type TakenCall,
 } from './coordination.js';
 import { RedisBus, remainingMs } from './redis-bus.js';
-import { openConnections, type RedisConnections, ThrottledLog, unavailable, withTimeout } from './redis-connection.js';
+import { OutageLog } from './outage-log.js';
+import { openConnections, type RedisConnections, unavailable, withTimeout } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { type HeldPlace, Leases } from './redis-leases.js';
-import { ACQUIRE, ANNOUNCE, ASK, CLAIM, COUNTS, type LuaScript, RATE, TAKE } from './redis-scripts.js';
+import { ACQUIRE, ANNOUNCE, ASK, CLAIM, COUNTS, type LuaScript, RATE, REMEMBER, TAKE } from './redis-scripts.js';
 import { RedisTopics } from './redis-topics.js';
 
 /*
@@ -34,6 +38,8 @@ import { RedisTopics } from './redis-topics.js';
  *   P token:<token>       HASH    callSid ('' when none), place (member), call (AnnouncedCall JSON); PX ttlMs
  *   P callsid:<CallSid>   STRING  `pending|<token>` (PX ttlMs) until the stream takes the call, then
  *                                 `live|<place member>` (PX leaseMs, renewed with the place)
+ *   P remembered-calls    ZSET    member CallSid, score = when it is forgotten; at most rememberedCallsMax,
+ *                                 PEXPIRE'd with its last member
  *   P owner:<key>         STRING  instanceId holding the claim; PX leaseMs, renewed
  *   P kept:<key>          LIST    `<expiry ms>|<message JSON>`, oldest first, at most KEPT_MAX
  *   P rate:<name>:<key>   HASH    tokens, at; PEXPIRE windowMs (a bucket refilled is forgotten)
@@ -50,6 +56,8 @@ const DEFAULT_KEEP_MS = 10_000;
 const DEFAULT_ASK_TIMEOUT_MS = 3000;
 const COMMAND_TIMEOUT_MS = 2000;
 const TRANSPORTS: readonly TransportKind[] = ['telephone', 'webrtc', 'websocket'];
+/** What the outage's one warning says (and its debug lines while it lasts). */
+const OUTAGE = 'Redis unavailable: new sessions and requests that need it are refused (503) until it answers again; live sessions go on';
 
 export interface RedisCoordinationOptions {
   /** A Redis URL (`redis://`, `rediss://`) or an ioredis client (duplicated: the client stays yours). */
@@ -65,6 +73,8 @@ export interface RedisCoordinationOptions {
   logger?: Logger;
   /** How long `start()` waits for Redis (ms, default 3000). */
   connectTimeoutMs?: number;
+  /** CallSids remembered at most (default REMEMBERED_CALLS_MAX). */
+  rememberedCallsMax?: number;
 }
 
 type State = 'new' | 'started' | 'closed';
@@ -82,9 +92,10 @@ export class RedisCoordination implements Coordination {
   private readonly leaseMs: number;
   private readonly renewEveryMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly rememberedCallsMax: number;
   private readonly logger: Logger;
   private readonly redis: RedisConnections;
-  private readonly trouble: ThrottledLog;
+  private readonly outage: OutageLog;
   private readonly leases: Leases;
   private readonly topics: RedisTopics;
   private readonly bus: RedisBus;
@@ -97,11 +108,12 @@ export class RedisCoordination implements Coordination {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
     this.renewEveryMs = options.renewEveryMs ?? RENEW_EVERY_MS;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.rememberedCallsMax = options.rememberedCallsMax ?? REMEMBERED_CALLS_MAX;
     this.logger = (options.logger ?? createLogger()).child({ component: 'coordination', instanceId: this.instanceId });
-    this.trouble = new ThrottledLog(this.logger);
+    this.outage = new OutageLog(this.logger);
     this.redis = openConnections(options.redis, { connectTimeoutMs: this.connectTimeoutMs, commandTimeoutMs: COMMAND_TIMEOUT_MS });
     const { commands, subscriber, where } = this.redis;
-    this.leases = new Leases(commands, this.keys, this.instanceId, this.leaseMs, this.logger);
+    this.leases = new Leases(commands, this.keys, this.instanceId, this.leaseMs, this.logger, this.outage, () => this.answersAgain());
     this.topics = new RedisTopics(subscriber, this.keys, this.logger);
     this.bus = new RedisBus({
       instanceId: this.instanceId,
@@ -113,19 +125,20 @@ export class RedisCoordination implements Coordination {
       open: () => this.state === 'started',
     });
     for (const [connection, client] of [['commands', commands], ['subscriber', subscriber]] as const) {
-      client.on('error', (error: unknown) => this.trouble.warn({ connection, err: describeError(error) }, 'Redis connection trouble'));
+      client.on('error', (error: unknown) => this.outage.trouble({ redis: where, connection, err: describeError(error) }, OUTAGE));
+      client.on('close', () => {
+        if (this.state === 'started') this.outage.trouble({ redis: where, connection, trouble: 'connection lost' }, OUTAGE);
+      });
     }
-    commands.on('close', () => {
-      if (this.state === 'started') this.trouble.warn({ redis: where }, 'Redis connection lost: new sessions are refused until it answers again');
-    });
     commands.on('ready', () => {
       if (this.state !== 'started') return;
-      this.logger.info({ redis: where }, 'Redis answers again: putting back the leases this instance holds');
-      this.trouble.reset();
+      this.answersAgain();
       void this.leases.renew();
     });
     subscriber.on('ready', () => {
-      if (this.state === 'started') void this.subscribeAll();
+      if (this.state !== 'started') return;
+      this.answersAgain();
+      void this.subscribeAll();
     });
     subscriber.on('message', (channel: string, text: string) => {
       const topic = this.keys.topicOf(channel);
@@ -165,14 +178,19 @@ export class RedisCoordination implements Coordination {
     return { byTransport, total: members.length };
   }
 
-  async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number): Promise<Announcement> {
+  async announceCall(announced: AnnouncedCall, limit: number, ttlMs: number, options: AnnounceOptions = {}): Promise<Announcement> {
     const callSid = announced.callSid ?? '';
     const token = randomBytes(24).toString('base64url');
-    const keys = [this.keys.places(), this.keys.callSid(callSid), this.keys.token(token)];
-    const args = [callSid ? '1' : '0', finiteLimit(limit), ttlMs, `telephone:${newId()}`, token, callSid, JSON.stringify(announced)];
+    const keys = [this.keys.places(), this.keys.callSid(callSid), this.keys.token(token), this.keys.rememberedCalls()];
+    const rememberMs = options.rememberMs ?? ttlMs + CALL_MEMORY_MS;
+    const args = [callSid ? '1' : '0', finiteLimit(limit), ttlMs, `telephone:${newId()}`, token, callSid, JSON.stringify(announced), rememberMs, options.resume ? '1' : '0', this.rememberedCallsMax];
     const [kind, issued] = (await this.run(ANNOUNCE, keys, args)) as [string, string?];
     if (kind === 'issued' || kind === 'repeated') return { kind, token: issued! };
-    return { kind: kind === 'live' ? 'live' : 'busy' };
+    return { kind: kind === 'live' || kind === 'ended' ? kind : 'busy' };
+  }
+
+  async rememberCall(callSid: string, rememberMs: number): Promise<void> {
+    await this.run(REMEMBER, [this.keys.rememberedCalls()], [callSid, rememberMs, this.rememberedCallsMax]);
   }
 
   async takeCall(token: string, callSid: string | undefined): Promise<TakenCall> {
@@ -284,11 +302,20 @@ export class RedisCoordination implements Coordination {
     if (this.state !== 'started') {
       throw new CallstreamError('COORDINATION_UNAVAILABLE', `Coordination is ${this.state === 'new' ? 'not started (call start())' : 'closed'}.`);
     }
+    let result: unknown;
     try {
-      return await script.run(this.redis.commands, keys, args);
+      result = await script.run(this.redis.commands, keys, args);
     } catch (error) {
+      this.outage.trouble({ redis: this.redis.where, script: script.name, err: describeError(error) }, OUTAGE);
       throw unavailable(error, this.redis.where);
     }
+    this.answersAgain();
+    return result;
+  }
+
+  /** Says once that Redis answers again, when both connections are up after an outage. */
+  private answersAgain(): void {
+    if (this.outage.down && this.healthy) this.outage.recovered({ redis: this.redis.where }, 'Redis answers again: putting back the leases this instance holds');
   }
 
   /** Records a place as this instance's (renewed from now on); one taken while closing is given back at once. */
@@ -304,7 +331,7 @@ export class RedisCoordination implements Coordination {
       await this.redis.subscriber.subscribe(this.keys.instance(this.instanceId), ...this.topics.channels());
     } catch (error) {
       if (initial) throw error;
-      this.trouble.warn({ err: describeError(error) }, 'could not subscribe again (retried on the next reconnection)');
+      this.outage.trouble({ redis: this.redis.where, err: describeError(error), trouble: 'could not subscribe again (retried on the next reconnection)' }, OUTAGE);
     }
   }
 

@@ -7,9 +7,22 @@ const STATUS_BY_CODE: Record<string, number> = {
   BAD_SIGNATURE: 403,
   NOT_FOUND: 404,
   CONCURRENCY_LIMIT: 429,
+  COORDINATION_UNAVAILABLE: 503,
   RATE_LIMITED: 429,
   UNSUPPORTED: 400,
 };
+
+/**
+ * What a client is told while the coordination store is away: a stable code and this sentence, never
+ * the store's address or its error (those are the operator's, in the log).
+ */
+export const UNAVAILABLE_ANSWER = {
+  error: 'COORDINATION_UNAVAILABLE',
+  message: 'The service cannot take this request now: its shared state does not answer. Try again shortly.',
+} as const;
+
+/** Seconds a client is asked to wait before trying again while the coordination store is away. */
+const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 /** The HTTP status a thrown error is answered with: its own `status`, its code's, else 500. */
 export function statusOf(error: unknown): number {
@@ -33,6 +46,8 @@ export function clientWentAway(error: unknown): boolean {
 /**
  * Turns thrown errors into clear JSON answers: 4xx for the caller's mistakes (logged at debug), 500
  * (logged as an error, with its stack) for ours. A client that went away gets no answer and a debug line.
+ * A coordination store out of reach is 503 with UNAVAILABLE_ANSWER and Retry-After, at debug: the
+ * coordination says the outage once itself.
  */
 export function httpErrors(logger: Logger): Middleware {
   return async (ctx, next) => {
@@ -41,6 +56,13 @@ export function httpErrors(logger: Logger): Middleware {
     } catch (error) {
       if (clientWentAway(error)) {
         logger.debug({ code: (error as { code: string }).code, path: ctx.path }, 'request cut: the client went away or was too slow');
+        return;
+      }
+      if (isCallstreamError(error, 'COORDINATION_UNAVAILABLE')) {
+        ctx.status = 503;
+        ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
+        ctx.body = { ...UNAVAILABLE_ANSWER };
+        logger.debug({ path: ctx.path, reason: error.message }, 'request refused: the coordination store is unavailable');
         return;
       }
       if (isCallstreamError(error)) {

@@ -40,6 +40,16 @@ export async function endCall(client: TwilioClient, callSid: string, say?: strin
   }
 }
 
+/** A call's status as Twilio's REST API has it now (`calls(sid).fetch()`); TWILIO_ERROR when it cannot say. */
+export async function fetchCallStatus(client: TwilioClient, callSid: string): Promise<CallStatus | undefined> {
+  try {
+    const call = await client.calls(callSid).fetch();
+    return isCallStatus(call.status) ? call.status : undefined;
+  } catch (error) {
+    throw twilioFailure(error, `look up the call ${callSid}`);
+  }
+}
+
 /**
  * Replaces a live call's TwiML with a `<Dial>` to `target` (an E.164 number or a SIP URI, else
  * BAD_REQUEST before anything is sent); Twilio ends the media stream and dials.

@@ -3,10 +3,12 @@ import type { AnnouncedCall, BusMessage, Coordination } from '../../src/coordina
 import { CallstreamError } from '../../src/errors.js';
 import { sleep } from '../support/wait.js';
 
-/** Leases short enough for tests to watch them lapse. */
+/** Leases short enough for tests to watch them lapse, and a bound small enough to reach. */
 export interface ContractTiming {
   leaseMs: number;
   renewEveryMs: number;
+  /** CallSids remembered at most (the implementation's `rememberedCallsMax`). */
+  rememberedCalls: number;
 }
 
 /** Makes `count` started instances of one deployment (sharing one store), and what frees them all. */
@@ -15,7 +17,7 @@ export type MakeInstances = (count: number, timing: ContractTiming) => Promise<{
 /** The test hook an implementation may offer: the instance dies as with SIGKILL (nothing given back). */
 type Crashable = Coordination & { crash(): void };
 
-const TIMING: ContractTiming = { leaseMs: 600, renewEveryMs: 150 };
+const TIMING: ContractTiming = { leaseMs: 600, renewEveryMs: 150, rememberedCalls: 5 };
 const LIMIT_SLACK_MS = 400;
 
 /** Resolves once `check` resolves truthy (polled every 25 ms); fails after `timeoutMs`, naming `what`. */
@@ -198,33 +200,68 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
         await sleep(400);
         expect((await b!.counts()).total).to.equal(0);
         expect(await b!.takeCall(token, 'CA30')).to.deep.equal({ kind: 'unknown' });
-        expect((await b!.announceCall(call('CA30'), 1, 300)).kind).to.equal('issued');
+        // Its CallSid is remembered: announced again only when the call is confirmed live.
+        expect(await b!.announceCall(call('CA30'), 1, 300)).to.deep.equal({ kind: 'ended' });
+        expect((await b!.announceCall(call('CA30'), 1, 300, { resume: true })).kind).to.equal('issued');
       });
 
-      it('lets a CallSid be announced again once its live call has given its place back', async () => {
-        const [a, b] = await instances(2);
+      it('refuses a CallSid once its live call has given its place back, unless resumed (a redirect), on every instance', async () => {
+        const [a, b, c] = await instances(3);
         const { token } = (await a!.announceCall(call('CA40'), 5, 5000)) as { token: string };
         const taken = await b!.takeCall(token, 'CA40');
         if (taken.kind !== 'taken') throw new Error(`not taken: ${taken.kind}`);
         expect(await a!.announceCall(call('CA40'), 5, 5000)).to.deep.equal({ kind: 'live' });
+        expect(await a!.announceCall(call('CA40'), 5, 5000, { resume: true })).to.deep.equal({ kind: 'live' });
         taken.place.release();
-        const again = await eventually(async () => {
-          const announcement = await a!.announceCall(call('CA40'), 5, 5000);
-          return announcement.kind === 'issued' ? announcement : undefined;
-        }, 100, 'the CallSid free again');
+        await eventually(async () => (await a!.counts()).total === 0, 100, 'the place given back');
+        for (const instance of [a, b, c]) expect(await instance!.announceCall(call('CA40'), 5, 5000)).to.deep.equal({ kind: 'ended' });
+        expect((await a!.counts()).total, 'no place for a refused CallSid').to.equal(0);
+        const again = await c!.announceCall(call('CA40'), 5, 5000, { resume: true });
+        if (again.kind !== 'issued') throw new Error(`not issued: ${again.kind}`);
         expect(again.token).to.not.equal(token);
+        expect(await a!.announceCall(call('CA40'), 5, 5000)).to.deep.equal({ kind: 'repeated', token: again.token });
       });
 
-      it("frees a live call's place and CallSid within the lease when its instance crashes", async function () {
+      it("frees a live call's place within the lease when its instance crashes; its CallSid stays remembered", async function () {
         const [a, b] = await instances(2);
         const { token } = (await a!.announceCall(call('CA50'), 1, 5000)) as { token: string };
         expect((await b!.takeCall(token, 'CA50')).kind).to.equal('taken');
         crashable(b!, this).crash();
-        const again = await eventually(async () => {
+        const freed = await eventually(async () => {
           const announcement = await a!.announceCall(call('CA50'), 1, 5000);
-          return announcement.kind === 'issued' ? announcement : undefined;
+          return announcement.kind === 'ended' ? announcement : undefined;
         }, TIMING.leaseMs + LIMIT_SLACK_MS, 'the crashed call freed');
-        expect(again.kind).to.equal('issued');
+        expect(freed.kind).to.equal('ended');
+        expect((await a!.announceCall(call('CA50'), 1, 5000, { resume: true })).kind).to.equal('issued');
+      });
+
+      it('forgets a CallSid after its rememberMs', async () => {
+        const [a, b] = await instances(2);
+        expect((await a!.announceCall(call('CA60'), 5, 100, { rememberMs: 300 })).kind).to.equal('issued');
+        await sleep(150); // kept: the token's own expiry (100 ms) is tested, and nothing signals it
+        expect(await b!.announceCall(call('CA60'), 5, 100)).to.deep.equal({ kind: 'ended' });
+        await sleep(250); // kept: the CallSid's own expiry (300 ms) is tested, and nothing signals it
+        expect((await b!.announceCall(call('CA60'), 5, 100)).kind).to.equal('issued');
+      });
+
+      it('remembers a CallSid said over (rememberCall), for every instance, never for less than it was', async () => {
+        const [a, b] = await instances(2);
+        await a!.rememberCall('CA70', 300);
+        expect(await b!.announceCall(call('CA70'), 5, 5000)).to.deep.equal({ kind: 'ended' });
+        await a!.rememberCall('CA71', 5000);
+        await b!.rememberCall('CA71', 1); // shorter: changes nothing
+        await sleep(350); // kept: CA70's own expiry (300 ms) is tested, and nothing signals it
+        expect(await b!.announceCall(call('CA71'), 5, 5000)).to.deep.equal({ kind: 'ended' });
+        expect((await a!.announceCall(call('CA70'), 5, 5000)).kind).to.equal('issued');
+      });
+
+      it(`keeps at most ${TIMING.rememberedCalls} CallSids remembered (its bound), forgetting the oldest first`, async () => {
+        const [a, b] = await instances(2);
+        const sids = Array.from({ length: TIMING.rememberedCalls + 2 }, (_, i) => `CA8${i}`);
+        for (const [i, callSid] of sids.entries()) await (i % 2 ? a : b)!.rememberCall(callSid, 5000);
+        // The newest are refused first (refusals remember nothing new), then the oldest are issued.
+        for (const callSid of sids.slice(2).reverse()) expect(await a!.announceCall(call(callSid), 50, 5000), callSid).to.deep.equal({ kind: 'ended' });
+        for (const callSid of sids.slice(0, 2)) expect((await b!.announceCall(call(callSid), 50, 5000)).kind, callSid).to.equal('issued');
       });
     });
 

@@ -9,6 +9,7 @@ import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { MemoryHub } from '../../src/coordination/memory-hub.js';
 import { CallstreamError } from '../../src/errors.js';
 import { rejection } from '../support/rejection.js';
+import { describeCoordinationContract } from './contract.js';
 
 /**
  * An IPC channel in one process, as node:cluster gives a primary and a worker: messages go through
@@ -242,5 +243,25 @@ describe('the hub served over IPC (node:cluster primary and workers)', () => {
     await pair.b.ask('k', { type: 'x' });
     const kinds = new Set([...pair.ipc!.a.sent, ...pair.ipc!.b.sent].map((message) => message.hub));
     expect([...kinds].sort()).to.deep.equal(['answer', 'ask', 'call', 'cast', 'result']);
+  });
+});
+
+describe('MemoryCoordination over IPC (node:cluster workers and their primary)', () => {
+  describeCoordinationContract('memory over IPC', async (count, timing) => {
+    const hub = new MemoryHub(undefined, timing.rememberedCalls);
+    const channels = Array.from({ length: count }, () => channel());
+    const served = channels.map((ipc) => serveHubOverIpc(hub, ipc.primary));
+    const instances = channels.map((ipc) => new MemoryCoordination({ hub: new IpcHubPort(ipc.worker), leaseMs: timing.leaseMs, renewEveryMs: timing.renewEveryMs }));
+    await Promise.all(instances.map((c) => c.start()));
+    return {
+      instances,
+      cleanup: async () => {
+        await Promise.all(instances.map((c) => c.close()));
+        for (const [i, ipc] of channels.entries()) {
+          ipc.close();
+          served[i]!.end(true);
+        }
+      },
+    };
   });
 });

@@ -4,18 +4,20 @@ import { Redis } from 'ioredis';
 import type { Coordination } from '../../src/coordination/coordination.js';
 import { RedisCoordination } from '../../src/coordination/redis.js';
 import { CallstreamError } from '../../src/errors.js';
-import { silentLogger } from '../../src/logger.js';
+import { createLogger, silentLogger } from '../../src/logger.js';
+import { Writable } from 'node:stream';
 import { freePort } from '../support/child-process.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { sleep } from '../support/wait.js';
 import { describeCoordinationContract } from './contract.js';
 
-const TIMING = { leaseMs: 600, renewEveryMs: 150 };
+const TIMING = { leaseMs: 600, renewEveryMs: 150, rememberedCalls: 5 };
 
 /** Instances of one deployment on `server`, under a prefix of their own (tests never see each other's keys). */
 async function deployment(server: RedisServer, count: number, timing = TIMING): Promise<{ instances: RedisCoordination[]; cleanup(): Promise<void> }> {
   const prefix = `test-${randomBytes(4).toString('hex')}:`;
-  const instances = Array.from({ length: count }, () => new RedisCoordination({ redis: server.url, prefix, ...timing, logger: silentLogger() }));
+  const { leaseMs, renewEveryMs, rememberedCalls: rememberedCallsMax } = timing;
+  const instances = Array.from({ length: count }, () => new RedisCoordination({ redis: server.url, prefix, leaseMs, renewEveryMs, rememberedCallsMax, logger: silentLogger() }));
   await Promise.all(instances.map((c) => c.start()));
   return { instances, cleanup: async () => void (await Promise.all(instances.map((c) => c.close()))) };
 }
@@ -142,6 +144,36 @@ describe('RedisCoordination', () => {
       expect(performance.now() - started).to.be.below(500);
     } finally {
       await cleanup();
+      await own.stop();
+    }
+  });
+
+  it('says each outage once: one warning, then one info line when it ends', async function () {
+    this.timeout(30_000);
+    const lines: { level: number; msg: string }[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString().split('\n')) if (text) lines.push(JSON.parse(text) as { level: number; msg: string });
+        done();
+      },
+    });
+    const own = await startRedisServer();
+    const coordination = new RedisCoordination({ redis: own.url, logger: createLogger({ level: 'debug', destination }) });
+    const said = () => lines.filter((line) => line.level >= 30).map((line) => `${line.level} ${line.msg.split(':')[0]}`);
+    try {
+      await coordination.start();
+      await coordination.acquirePlace('websocket', 5);
+      for (let outage = 1; outage <= 2; outage++) {
+        await own.stop();
+        await eventually(() => !coordination.healthy, 2000, 'unhealthy');
+        for (let i = 0; i < 5; i++) await rejection(coordination.acquirePlace('websocket', 5));
+        await own.restart();
+        await eventually(() => coordination.healthy, 10_000, 'healthy again');
+        await eventually(() => said().length === 2 * outage, 5000, `the info line of outage ${outage}`);
+      }
+      expect(said()).to.deep.equal(['40 Redis unavailable', '30 Redis answers again', '40 Redis unavailable', '30 Redis answers again']);
+    } finally {
+      await coordination.close();
       await own.stop();
     }
   });

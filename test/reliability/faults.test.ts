@@ -115,7 +115,7 @@ describe('reliability: faults are injected and contained', function () {
   async function expectFreed(): Promise<void> {
     await waitUntil(async () => {
       const status = await server.stream.status();
-      return status.total <= 2 && status.reserved <= 2;
+      return status.total <= 2 && status.reserved! <= 2;
     }, 3000, 'the two healthy sessions alone').catch(() => undefined); // the expectations below say what is left
     expect((await server.stream.status()).total, 'live sessions').to.equal(2);
     expect((await (await server.stream.status())).reserved, 'places held').to.equal(2);

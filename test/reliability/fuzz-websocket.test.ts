@@ -154,7 +154,7 @@ describe('reliability: fuzzing the WebSocket protocols (fast-check)', function (
     // Every fuzzed session ended; only the healthy call holds a place.
     await waitUntil(async () => {
       const status = await server.stream.status();
-      return status.total <= 1 && status.reserved <= 1;
+      return status.total <= 1 && status.reserved! <= 1;
     }, 3000, 'the fuzzed sessions ended').catch(() => undefined); // the expectations say what is left
     expect((await server.stream.status()).total, 'live sessions after the run').to.equal(1);
     expect((await (await server.stream.status())).reserved, 'places held after the run').to.equal(1);

@@ -50,7 +50,7 @@ describe('security: WebRTC sessions that never connect', function () {
       const status = (await server.stream.status());
       mostSessions = Math.max(mostSessions, status.total);
       // Every live session holds a place: the limit counts what /status shows.
-      expect(status.total, `after offer ${i}`).to.be.at.most(status.reserved);
+      expect(status.total, `after offer ${i}`).to.be.at.most(status.reserved!);
       expect(status.reserved, `after offer ${i}`).to.be.at.most(2);
     }
     expect(mostSessions).to.be.at.most(2);

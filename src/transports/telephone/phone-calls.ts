@@ -8,6 +8,7 @@ import { startTwilioRecording } from '../../twilio/call-recording.js';
 import { isFinalCallStatus, type StatusCallback } from '../../twilio/call-status.js';
 import { type OutboundCall, type OutboundCallOptions, placeCall } from '../../twilio/outbound-call.js';
 import type { TransportRuntime } from '../runtime.js';
+import { callMemoryMs } from './ended-calls.js';
 
 /** The key under which the instance with a call's live session answers for it. */
 export const callKey = (callSid: string) => `call:${callSid}`;
@@ -52,6 +53,7 @@ export class PhoneCalls {
     session.onEnd((info) => {
       if (this.sessions.get(callSid) === session) this.sessions.delete(callSid);
       if (placed) this.tellOutbound(callSid, { type: 'session-ended', info }, false);
+      this.remember(callSid);
     });
     this.record(session, callSid);
   }
@@ -72,6 +74,8 @@ export class PhoneCalls {
       return;
     }
     const { event, callSid } = callback;
+    // A call over on Twilio's side: its webhook is refused from now on (a replay), counted from its end.
+    if (isFinalCallStatus(event.status)) await coordination.rememberCall(callSid, callMemoryMs(this.runtime.options));
     const [toOutbound, toSession] = await Promise.all([
       coordination.ask(outboundKey(callSid), { type: 'callStatus', event }, { keep: true, keepMs: KEEP_FOR_OUTBOUND_MS }),
       coordination.ask(callKey(callSid), { type: 'callStatus', event }),
@@ -203,6 +207,13 @@ export class PhoneCalls {
     this.runtime.coordination
       .ask(outboundKey(callSid), message, keep ? { keep: true, keepMs: KEEP_FOR_OUTBOUND_MS } : {})
       .catch((error: unknown) => this.runtime.logger.debug({ err: error, callSid }, 'outbound call not told'));
+  }
+
+  /** Remembers a call whose session ended, deployment-wide, counted from now (see ended-calls.ts). */
+  private remember(callSid: string): void {
+    this.runtime.coordination
+      .rememberCall(callSid, callMemoryMs(this.runtime.options))
+      .catch((error: unknown) => this.runtime.logger.debug({ err: error, callSid }, 'ended call not remembered from its end (coordination unavailable): remembered from its webhook'));
   }
 
   private record(session: Session, callSid: string): void {

@@ -34,3 +34,10 @@ export function rejectTwiml(reason: 'busy' | 'rejected' = 'busy'): string {
 
 /** Says a sentence and hangs up: for calls this Stream cannot serve. */
 export { sayAndHangUpTwiml } from '../../twilio/call-control.js';
+
+/** `<Hangup/>`: what a webhook replayed after its call gets (a clean end whether the call rings or is answered). */
+export function hangUpTwiml(): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
