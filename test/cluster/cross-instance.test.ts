@@ -15,6 +15,7 @@ import { EventReader } from '../support/sse.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
 import { waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
+import { MINIMAL_OFFER_SDP } from '../support/sdp.js';
 
 const MULAW_8K = { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 };
 
@@ -153,7 +154,7 @@ for (const backend of ['memory', 'redis'] as const) {
       const refusedProgram = new AudioSocket(b.url);
       const answer = await refusedProgram.start('second', { mediaFormat: MULAW_8K });
       expect(answer).to.deep.include({ status: 'failed', meta: { error: 'concurrency_limit_reached', limit: 2 } });
-      const offer = await fetch(`${a.url}/webrtc/offer`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'offer', webrtc_id: 'third', sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:x\r\na=ice-pwd:y\r\na=fingerprint:sha-256 AA\r\n' }) });
+      const offer = await fetch(`${a.url}/webrtc/offer`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'offer', webrtc_id: 'third', sdp: MINIMAL_OFFER_SDP }) });
       expect(await offer.json()).to.deep.equal({ status: 'failed', meta: { error: 'concurrency_limit_reached', limit: 2 } });
       const status = await b.stream.status();
       expect(status).to.include({ reserved: 2, total: 0 });

@@ -9,6 +9,7 @@ import { AUTH_TOKEN, PUBLIC_URL, type TestServer } from '../support/server.js';
 import { postWebhook, sid, TwilioMediaStream } from '../support/twilio-call.js';
 import { waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
+import { MINIMAL_OFFER_SDP } from '../support/sdp.js';
 
 const MULAW_8K = { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 };
 
@@ -117,7 +118,7 @@ describe('cluster (redis): behind a balancer, instances killed, Redis restarted'
       const offer = await fetch(`${a.url}/webrtc/offer`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ type: 'offer', webrtc_id: 'outage', sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:x\r\na=ice-pwd:y\r\na=fingerprint:sha-256 AA\r\n' }),
+        body: JSON.stringify({ type: 'offer', webrtc_id: 'outage', sdp: MINIMAL_OFFER_SDP }),
       });
       expect(offer.status).to.equal(503);
       const status = await (await fetch(`${a.url}/status`)).json();

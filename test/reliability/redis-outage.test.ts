@@ -11,6 +11,7 @@ import { AUTH_TOKEN, PUBLIC_URL, startTestServer, type TestServer } from '../sup
 import { postWebhook, sid } from '../support/twilio-call.js';
 import { waitUntil } from '../support/wait.js';
 import { AudioSocket } from '../support/ws-client.js';
+import { MINIMAL_OFFER_SDP } from '../support/sdp.js';
 
 const MULAW_8K = { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 };
 /** Rounds of requests on every client route while Redis is away. */
@@ -64,7 +65,7 @@ function upgrade(server: TestServer, path: string): Promise<Answer> {
 /** One request on each client route; resolves with each route's answer, by name. */
 async function everyClientRoute(server: TestServer, round: number): Promise<Record<string, Answer>> {
   const json = { 'Content-Type': 'application/json' };
-  const offerSdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:x\r\na=ice-pwd:y\r\na=fingerprint:sha-256 AA\r\n';
+  const offerSdp = MINIMAL_OFFER_SDP;
   const hook = await postWebhook({ baseUrl: server.url, publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN, params: { CallSid: sid('CA'), CallStatus: 'ringing' } });
   return {
     offer: await answer(await fetch(`${server.url}/webrtc/offer`, { method: 'POST', headers: json, body: JSON.stringify({ type: 'offer', webrtc_id: `outage-${round}`, sdp: offerSdp }) })),
