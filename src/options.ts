@@ -107,8 +107,10 @@ export interface WebRtcOptions {
 
 /** Per-IP rate limits (token buckets: `limit` requests, refilled over `windowMs`); `false` turns one off. */
 export interface RateLimitOptions {
-  /** Offers and refused requests on `POST /webrtc/offer` (accepted trickled candidates are free). Default 20 per minute. */
+  /** Offers and refused requests on `POST /webrtc/offer`. Default 20 per minute. */
   offers?: RateLimitRule | false;
+  /** Trickled ICE candidates on `POST /webrtc/offer`, accepted or not. Default 200 per minute (a browser trickles a handful per offer). */
+  candidates?: RateLimitRule | false;
   /** Requests to the Twilio routes that fail the signature check; valid ones are never limited. Default 10 per minute. */
   signatureFailures?: RateLimitRule | false;
 }
@@ -259,7 +261,7 @@ export interface ResolvedOptions {
   inboundBacklog: number;
   aheadMs: number;
   maxBodyBytes: number;
-  rateLimit: { offers: RateLimitRule | undefined; signatureFailures: RateLimitRule | undefined };
+  rateLimit: { offers: RateLimitRule | undefined; candidates: RateLimitRule | undefined; signatureFailures: RateLimitRule | undefined };
   cors: CorsOptions | undefined;
   cluster: ClusterOptions | undefined;
 }
@@ -335,6 +337,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
     rateLimit: {
       offers: rateLimitRule(options.rateLimit, 'offers', { limit: 20, windowMs: 60_000 }),
+      candidates: rateLimitRule(options.rateLimit, 'candidates', { limit: 200, windowMs: 60_000 }),
       signatureFailures: rateLimitRule(options.rateLimit, 'signatureFailures', { limit: 10, windowMs: 60_000 }),
     },
     cors: options.cors && checkCorsOptions(options.cors),

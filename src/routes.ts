@@ -49,10 +49,11 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   }
   const router = new Router(prefix ? { prefix } : {});
   const guard = authorizeWith(options.authorize);
-  const { offers, signatureFailures } = options.rateLimit;
+  const { offers, candidates, signatureFailures } = options.rateLimit;
   // Per-IP budgets shared by every instance, so N instances do not multiply the allowance.
   const forgeries = limitFailures(signatureFailures && coordination.rateBucket('signature-failures', signatureFailures), 403, logger);
   const offerLimit = limitRequests(offers && coordination.rateBucket('offers', offers), logger, (ctx) => (ctx.body as { status?: unknown })?.status !== 'success');
+  const candidateLimit = limitRequests(candidates && coordination.rateBucket('candidates', candidates), logger);
   const cors = corsMiddleware(options.cors);
   const browser = cors ? [cors.headers, guard] : [guard];
   router.use(httpErrors(logger));
@@ -71,7 +72,7 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
     };
     router.all([`/${name}`, `/${name}/*rest`], guard, serve);
   }
-  router.post('/webrtc/offer', ...browser, offerLimit, stream.webrtc.route());
+  router.post('/webrtc/offer', ...browser, stream.webrtc.route({ offers: offerLimit, candidates: candidateLimit }));
   router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(options.rtcConfiguration));
   router.get('/websocket/offer', guard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
   router.get('/v1/realtime', guard, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
