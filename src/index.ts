@@ -24,6 +24,7 @@ export type { OutputEvent } from './outputs/output-feeds.js';
 export type { RecordOptions } from './recording/recorder.js';
 export type { CorsOptions } from './http/cors.js';
 export type { RateLimitRule } from './http/rate-limit.js';
+export { type EventStream, type EventStreamLimits, type EventStreamOptions, EventStreams, eventStreamsOf } from './http/sse.js';
 export { type CallControl, Session, type SessionEvents, type TransportLink } from './session/session.js';
 export type { SessionHandle } from './session/handle.js';
 export type { JoinOptions, LeaveReason, ParticipantInfo, RoomCloseReason, RoomEvents, RoomHandle } from './session/room-access.js';

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { Clock } from './clock.js';
 import { checkCorsOptions, type CorsOptions } from './http/cors.js';
 import type { RateLimitRule } from './http/rate-limit.js';
+import type { EventStreamLimits } from './http/sse.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
 import type { RoomsOptions } from './rooms/rooms.js';
@@ -179,6 +180,8 @@ export interface StreamOptions {
   maxBodyBytes?: number;
   /** Per-IP rate limits answered 429 with Retry-After; `false` turns them all off. */
   rateLimit?: RateLimitOptions | false;
+  /** Bounds of server-sent event streams (`/outputs`, pages' feeds): per client (16), per client and session (4), in all (1000). */
+  eventStreams?: EventStreamLimits;
   /**
    * Cross-origin access to the browser-facing JSON routes (offer, configuration, input hook, outputs,
    * status). Default: none (same-origin only; no CORS headers are sent).
@@ -262,6 +265,7 @@ export interface ResolvedOptions {
   aheadMs: number;
   maxBodyBytes: number;
   rateLimit: { offers: RateLimitRule | undefined; candidates: RateLimitRule | undefined; signatureFailures: RateLimitRule | undefined };
+  eventStreams: EventStreamLimits;
   cors: CorsOptions | undefined;
   cluster: ClusterOptions | undefined;
 }
@@ -340,6 +344,7 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
       candidates: rateLimitRule(options.rateLimit, 'candidates', { limit: 200, windowMs: 60_000 }),
       signatureFailures: rateLimitRule(options.rateLimit, 'signatureFailures', { limit: 10, windowMs: 60_000 }),
     },
+    eventStreams: options.eventStreams ?? {},
     cors: options.cors && checkCorsOptions(options.cors),
     cluster: options.cluster,
   };

@@ -10,6 +10,7 @@ import { authorizeWith, requireBearerToken } from './http/access.js';
 import { corsMiddleware } from './http/cors.js';
 import { httpErrors } from './http/errors.js';
 import { limitFailures, limitRequests } from './http/rate-limit.js';
+import { type EventStreams, provideEventStreams } from './http/sse.js';
 import { useWebSockets, webSocketOnly } from './http/websockets.js';
 import { inputHookRoute } from './inputs/input-route.js';
 import { outputsRoute } from './outputs/outputs-route.js';
@@ -29,6 +30,7 @@ export interface MountedStream extends TransportRuntime {
   readonly calls: PhoneCalls;
   readonly webrtc: WebRtcPeers;
   readonly outputs: OutputFeeds;
+  readonly eventStreams: EventStreams;
   /** The page served at the root. */
   readonly ui: Middleware;
   /** Further pages (`addPage()`), by name. */
@@ -68,6 +70,7 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   for (const [name, page] of stream.pages) {
     const serve: Middleware = async (ctx, next) => {
       ctx.set(pageHeaders);
+      provideEventStreams(ctx, stream.eventStreams);
       await page(ctx, next);
     };
     router.all([`/${name}`, `/${name}/*rest`], guard, serve);
@@ -77,7 +80,7 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   router.get('/websocket/offer', guard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
   router.get('/v1/realtime', guard, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
   router.post('/input_hook', ...browser, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
-  router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination));
+  router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination, stream.eventStreams));
   if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);
   router.get('/status', ...browser, async (ctx) => {
     ctx.body = await stream.status();
