@@ -42,6 +42,9 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   const logger = options.logger ?? createLogger();
   const app = new Koa();
   app.proxy = options.trustProxy;
+  // The proxy appends the address it saw: the last X-Forwarded-For entry is the client (the first is
+  // whatever the client wrote), for rate limits and per-client connection bounds alike.
+  app.maxIpsCount = 1;
   const metricsToken = process.env.METRICS_TOKEN || undefined;
   const stream = createDemoStream(options.handler, {
     logger,

@@ -12,9 +12,14 @@ export interface MemoryServer {
   stop(): Promise<void>;
 }
 
-/** Starts memory-server.ts with `options` (JSON-able); `proxy` trusts X-Forwarded-For. */
-export async function startMemoryServer(options: StreamOptions, { proxy = false } = {}): Promise<MemoryServer> {
-  const proc = spawnTestProcess(process.execPath, ['--expose-gc', '--import', TSX_LOADER, path.join(ROOT, 'test/support/memory-server.ts')], {
+/**
+ * Starts memory-server.ts with `options` (JSON-able); `proxy` trusts X-Forwarded-For; `fileLimit`
+ * lowers the child's soft limit on open files (`ulimit -n`), so a test can reach it.
+ */
+export async function startMemoryServer(options: StreamOptions, { proxy = false, fileLimit }: { proxy?: boolean; fileLimit?: number } = {}): Promise<MemoryServer> {
+  const node = [process.execPath, '--expose-gc', '--import', TSX_LOADER, path.join(ROOT, 'test/support/memory-server.ts')];
+  const [command, ...args] = fileLimit === undefined ? node : ['/bin/sh', '-c', `ulimit -n ${fileLimit} && exec "$0" "$@"`, ...node];
+  const proc = spawnTestProcess(command!, args, {
     cwd: ROOT,
     env: {
       ...process.env,
