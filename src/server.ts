@@ -4,11 +4,8 @@ import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { ConnectionGuard, type ConnectionLimits, koaClientOf, upgradeRefusal } from './http/connection-guard.js';
 
-/** Node's server options, and the bounds of the sockets it holds (`connections`). */
-export interface HttpServerOptions extends http.ServerOptions {
-  /** Sockets in all, sockets waiting, requests in progress per client: see ConnectionLimits. */
-  connections?: ConnectionLimits;
-}
+/** Node's server options, and the bounds of the sockets it holds (`connections`: see ConnectionLimits). */
+export type HttpServerOptions = http.ServerOptions & { connections?: ConnectionLimits };
 
 /**
  * An HTTP server for a Koa app whose WebSocket upgrades survive Node's request timeouts.
