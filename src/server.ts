@@ -2,10 +2,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import { ClientFaults } from './client-faults.js';
+import { systemClock } from './clock.js';
 import { ConnectionGuard, type ConnectionLimits, koaClientOf, upgradeRefusal } from './http/connection-guard.js';
+import type { Logger } from './logger.js';
 
-/** Node's server options, and the bounds of the sockets it holds (`connections`: see ConnectionLimits). */
-export type HttpServerOptions = http.ServerOptions & { connections?: ConnectionLimits };
+/**
+ * Node's server options, the bounds of the sockets it holds (`connections`: see ConnectionLimits),
+ * and where refusals are logged (`logger`: rate-limited warnings; none by default).
+ */
+export type HttpServerOptions = http.ServerOptions & { connections?: ConnectionLimits; logger?: Logger };
 
 /**
  * An HTTP server for a Koa app whose WebSocket upgrades survive Node's request timeouts.
@@ -25,9 +31,10 @@ export type HttpServerOptions = http.ServerOptions & { connections?: ConnectionL
  * it; the client as the app sees it, proxy trust included; Twilio's routes not counted).
  */
 export function createHttpServer(app: Koa, options: HttpServerOptions = {}): http.Server {
-  const { connections, ...serverOptions } = options;
+  const { connections, logger, ...serverOptions } = options;
   const callback = app.callback();
-  const guard = new ConnectionGuard(connections, koaClientOf(app));
+  const faults = new ClientFaults(systemClock);
+  const guard = new ConnectionGuard(connections, koaClientOf(app), logger && ((fields, message) => faults.warn(logger, fields, message)));
   const server = http.createServer({ ...serverOptions, ...requestTimeouts(serverOptions) }, (req, res) => {
     if (guard.request(req, res)) void callback(req, res);
   });

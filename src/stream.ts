@@ -132,7 +132,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.calls = new PhoneCalls(this);
     this.webrtc = new WebRtcPeers(this);
     this.outputs = new OutputFeeds(this.options.additionalOutputsHandler, this.coordination);
-    this.eventStreams = new EventStreams(this.options.eventStreams, this.clock);
+    this.eventStreams = new EventStreams(this.options.eventStreams, this.clock, (fields, message) => this.clientFaults.warn(this.logger, fields, message));
     this.outputs.serve(this.directory);
     this.directory.handle('setInputs', setInputsOp(this.options.additionalInputs));
     this.directory.handle('end', (session, message) => {

@@ -60,7 +60,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
     });
     stream.mount(app);
     if (!metricsToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
-    running = await listen(app, options.host, options.port);
+    running = await listen(app, options.host, options.port, { logger });
   } catch (error) {
     await abandon(stream);
     throw error;

@@ -16,8 +16,9 @@ export interface ConnectionLimits {
   maxConnections?: number;
   /**
    * Sockets waiting: connected without a whole request's headers yet (a slow-loris holds these), or
-   * idle between keep-alive requests. Past it the one waiting longest is closed, so a flood of them
-   * cannot crowd out a client that sends its request. Default: a quarter of maxConnections.
+   * idle between keep-alive requests. Past it the one waiting longest is closed (one that never sent
+   * a request before an idle one), so a flood of them cannot crowd out a client that sends its
+   * request. Default: a quarter of maxConnections.
    */
   maxWaiting?: number;
   /**
@@ -75,8 +76,10 @@ export type ClientOf = (req: http.IncomingMessage) => string;
  */
 export class ConnectionGuard {
   readonly limits: Required<ConnectionLimits>;
-  /** Sockets with no request in progress, the one waiting longest first (a Set keeps insertion order). */
-  private readonly waiting = new Set<Socket>();
+  /** Sockets that have sent no request yet, the one waiting longest first (a Set keeps insertion order). */
+  private readonly fresh = new Set<Socket>();
+  /** Sockets idle between keep-alive requests (their clients have shown themselves), longest first. */
+  private readonly idle = new Set<Socket>();
   private readonly inFlight = new WeakMap<Socket, number>();
   private readonly byClient = new Map<string, number>();
   /** Sockets answered 503 for want of room: whatever they send is dropped. */
@@ -88,6 +91,8 @@ export class ConnectionGuard {
   constructor(
     limits: ConnectionLimits | undefined,
     private readonly clientOf: ClientOf,
+    /** Told of each refusal or eviction (`listen()` logs them as rate-limited warnings). */
+    private readonly onFault: (fields: Record<string, unknown>, message: string) => void = () => {},
   ) {
     this.limits = resolveConnectionLimits(limits);
   }
@@ -99,7 +104,11 @@ export class ConnectionGuard {
 
   /** Sockets open now, and those waiting. */
   get open(): { sockets: number; waiting: number } {
-    return { sockets: this.sockets, waiting: this.waiting.size };
+    return { sockets: this.sockets, waiting: this.waitingCount };
+  }
+
+  private get waitingCount(): number {
+    return this.fresh.size + this.idle.size;
   }
 
   /**
@@ -141,17 +150,19 @@ export class ConnectionGuard {
   private onConnection(socket: Socket): void {
     if (this.sockets >= this.limits.maxConnections && !this.evictOldest()) {
       this.counts.refusedSockets++;
+      this.onFault({ maxConnections: this.limits.maxConnections, remoteAddress: socket.remoteAddress }, 'connection refused: the server holds its most sockets');
       this.refused.add(socket);
       socket.on('error', () => {});
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
       return;
     }
     this.sockets++;
-    this.waiting.add(socket);
-    if (this.waiting.size > this.limits.maxWaiting) this.evictOldest();
+    this.fresh.add(socket);
+    if (this.waitingCount > this.limits.maxWaiting) this.evictOldest();
     socket.once('close', () => {
       this.sockets--;
-      this.waiting.delete(socket);
+      this.fresh.delete(socket);
+      this.idle.delete(socket);
     });
   }
 
@@ -162,6 +173,7 @@ export class ConnectionGuard {
     const held = this.byClient.get(client) ?? 0;
     if (held >= this.limits.perClient) {
       this.counts.refusedRequests++;
+      this.onFault({ client, perClient: this.limits.perClient }, 'request refused: this client has its most requests in progress');
       return undefined;
     }
     this.byClient.set(client, held + 1);
@@ -177,21 +189,24 @@ export class ConnectionGuard {
 
   private busy(socket: Socket): void {
     this.inFlight.set(socket, (this.inFlight.get(socket) ?? 0) + 1);
-    this.waiting.delete(socket);
+    this.fresh.delete(socket);
+    this.idle.delete(socket);
   }
 
   /** A response is done: a socket left open with nothing in progress waits again (keep-alive), as the newest. */
   private done(socket: Socket): void {
     const left = (this.inFlight.get(socket) ?? 1) - 1;
     this.inFlight.set(socket, left);
-    if (left === 0 && !socket.destroyed) this.waiting.add(socket);
+    if (left === 0 && !socket.destroyed) this.idle.add(socket);
   }
 
-  /** Closes the socket waiting longest; false when none waits. */
+  /** Closes the socket waiting longest, one that never sent a request first; false when none waits. */
   private evictOldest(): boolean {
-    for (const socket of this.waiting) {
-      this.waiting.delete(socket);
+    for (const socket of this.fresh.size > 0 ? this.fresh : this.idle) {
+      this.fresh.delete(socket);
+      this.idle.delete(socket);
       this.counts.evicted++;
+      this.onFault({ maxWaiting: this.limits.maxWaiting, remoteAddress: socket.remoteAddress }, 'socket closed: too many wait for a request (slow or idle clients)');
       socket.destroy();
       return true;
     }

@@ -52,6 +52,8 @@ export class EventStreams {
   constructor(
     limits: EventStreamLimits = {},
     private readonly clock?: Clock,
+    /** Told of each refusal (the Stream logs it as a rate-limited warning). */
+    private readonly onRefused?: (fields: Record<string, unknown>, message: string) => void,
   ) {
     this.limits = { total: 1000, perClient: 16, perSubject: 4, keepAliveMs: 15_000, ...limits };
     for (const [name, value] of Object.entries(this.limits)) {
@@ -72,14 +74,18 @@ export class EventStreams {
   openFor(ctx: Context, subject: string, options: EventStreamOptions = {}): EventStream {
     const client = clientKey(ctx.ip);
     const onSubject = `${client} ${subject}`;
+    const refuse = (status: 429 | 503, bound: string, message: string) => {
+      this.onRefused?.({ client, bound }, 'event stream refused: a bound is reached');
+      return refusal(ctx, status, message);
+    };
     if (this.open.size >= this.limits.total) {
-      throw refusal(ctx, 503, `This server holds ${this.limits.total} event streams, its most: try again later.`);
+      throw refuse(503, 'total', `This server holds ${this.limits.total} event streams, its most: try again later.`);
     }
     if ((this.byClient.get(client) ?? 0) >= this.limits.perClient) {
-      throw refusal(ctx, 429, `This address holds ${this.limits.perClient} event streams already, its most: close one first.`);
+      throw refuse(429, 'perClient', `This address holds ${this.limits.perClient} event streams already, its most: close one first.`);
     }
     if ((this.bySubject.get(onSubject) ?? 0) >= this.limits.perSubject) {
-      throw refusal(ctx, 429, `This address follows this already on ${this.limits.perSubject} event streams, its most: close one first.`);
+      throw refuse(429, 'perSubject', `This address follows this already on ${this.limits.perSubject} event streams, its most: close one first.`);
     }
     const stream = openEventStream(ctx, { keepAliveMs: this.limits.keepAliveMs, clock: this.clock, ...options });
     this.open.add(stream);

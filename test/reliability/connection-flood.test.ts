@@ -5,9 +5,12 @@
  * open-file limit is lowered to 1024 (`ulimit -n`), so the flood can reach it; /health is given 5 s
  * to answer, which it does in milliseconds unless it is starved.
  */
+import http from 'node:http';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { EchoHandler } from '../../handlers/index.js';
+import { createLogger } from '../../src/logger.js';
 import { type MemoryServer, startMemoryServer } from '../support/memory-probe.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { count, reportAfter, tally } from '../support/tally.js';
@@ -57,7 +60,23 @@ function upgrade(port: number, path: string, headers: Record<string, string> = {
   });
 }
 
-const health = (url: string, headers: Record<string, string> = {}) => fetch(`${url}/health`, { headers, signal: AbortSignal.timeout(5000) }).then((response) => response.status);
+/**
+ * GET /health on a connection of its own, as a balancer's probe makes it (a kept-alive connection would
+ * not need a new socket); its status, or what went wrong.
+ */
+function health(url: string, headers: Record<string, string> = {}): Promise<number | string> {
+  return new Promise((resolve) => {
+    const request = http.get(`${url}/health`, { agent: false, headers, timeout: 5000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('timeout', () => {
+      request.destroy();
+      resolve('no answer within 5 s');
+    });
+    request.on('error', (error) => resolve(error.message));
+  });
+}
 
 describe('reliability: one client holding many sockets does not starve the server', function () {
   this.timeout(60_000);
@@ -88,8 +107,9 @@ describe('reliability: one client holding many sockets does not starve the serve
         }
         expect(await health(server.url), `/health after ${(batch + 1) * 100} half-open sockets`).to.equal(200);
       }
-      // The server closed most of them at once (those waiting longest), long before its headers timeout.
-      await waitUntil(() => closedByServer >= 1500 - FILE_LIMIT / 2, 5000, 'the oldest half-open sockets closed');
+      // The server closed all but about a quarter of its socket bound (819 of 1024) at once, those waiting
+      // longest first, long before its headers timeout (10 s).
+      await waitUntil(() => closedByServer >= 1500 - FILE_LIMIT / 4, 5000, 'the oldest half-open sockets closed');
       count(counts, 'half-open sockets', 1500);
       count(counts, 'closed by the server to make room', closedByServer);
       expect(await health(server.url)).to.equal(200);
@@ -100,8 +120,11 @@ describe('reliability: one client holding many sockets does not starve the serve
     let server: TestServer;
     const held: net.Socket[] = [];
 
+    const warnings: string[] = [];
+
     before(async () => {
-      server = await startTestServer(new EchoHandler(), { rateLimit: false, websocket: { startTimeoutMs: 60_000 } });
+      const logger = createLogger({ level: 'warn', destination: new Writable({ write: (chunk: Buffer, _encoding, done) => done(void warnings.push(String(chunk))) }) });
+      server = await startTestServer(new EchoHandler(), { rateLimit: false, websocket: { startTimeoutMs: 60_000 } }, { serverOptions: { logger } });
     });
 
     afterEach(() => {
@@ -129,6 +152,8 @@ describe('reliability: one client holding many sockets does not starve the serve
       const statuses = await holdMany(300);
       count(counts, 'upgrades from one address', 300);
       expect(statuses).to.deep.equal({ 101: 128, 429: 172 });
+      const refusals = warnings.filter((line) => line.includes('request refused: this client has its most requests in progress'));
+      expect(refusals.length, 'a few warnings, not one per refusal').to.be.within(1, 5);
       expect(await health(server.url)).to.equal(200);
       // Twilio's routes are not counted: an unsigned webhook is answered by its signature check (403), not refused.
       const webhook = await fetch(`${server.url}/telephone/incoming`, { method: 'POST', body: 'CallSid=CA0', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
