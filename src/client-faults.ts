@@ -23,6 +23,8 @@ interface Kind {
  * never an error with its stack.
  */
 export class ClientFaults {
+  /** Kinds tracked at most (messages are the code's own, but some name a route); past it the oldest kind is forgotten. */
+  static readonly MAX_KINDS = 256;
   private readonly kinds = new Map<string, Kind>();
 
   constructor(
@@ -30,11 +32,17 @@ export class ClientFaults {
     private readonly rule: ClientFaultRule = { warnings: 5, windowMs: 60_000 },
   ) {}
 
+  /** Kinds tracked now. */
+  get kindCount(): number {
+    return this.kinds.size;
+  }
+
   /** Logs one fault of kind `message` on `log` (a child logger, so it keeps its context). */
   warn(log: Logger, fields: Record<string, unknown>, message: string): void {
     const now = this.clock.now();
     let kind = this.kinds.get(message);
     if (!kind) {
+      if (this.kinds.size >= ClientFaults.MAX_KINDS) this.kinds.delete(this.kinds.keys().next().value!);
       kind = { windowStart: now, warned: 0, heldBack: 0 };
       this.kinds.set(message, kind);
     }

@@ -4,6 +4,7 @@ import { checkAccessToken } from './http/access-token.js';
 import { checkCorsOptions, type CorsOptions } from './http/cors.js';
 import { checkAllowedOrigins } from './http/origins.js';
 import type { RateLimitRule } from './http/rate-limit.js';
+import type { EventStreamLimits } from './http/sse.js';
 import { checkInputSpecs, type InputSpec } from './inputs/spec.js';
 import type { RecordOptions } from './recording/recorder.js';
 import type { RoomsOptions } from './rooms/rooms.js';
@@ -113,8 +114,10 @@ export interface WebRtcOptions {
 
 /** Per-IP rate limits (token buckets: `limit` requests, refilled over `windowMs`); `false` turns one off. */
 export interface RateLimitOptions {
-  /** Offers and refused requests on `POST /webrtc/offer` (accepted trickled candidates are free). Default 20 per minute. */
+  /** Offers and refused requests on `POST /webrtc/offer`. Default 20 per minute. */
   offers?: RateLimitRule | false;
+  /** Trickled ICE candidates on `POST /webrtc/offer`, accepted or not. Default 200 per minute (a browser trickles a handful per offer). */
+  candidates?: RateLimitRule | false;
   /** Requests to the Twilio routes that fail the signature check; valid ones are never limited. Default 10 per minute. */
   signatureFailures?: RateLimitRule | false;
 }
@@ -190,6 +193,8 @@ export interface StreamOptions {
   maxBodyBytes?: number;
   /** Per-IP rate limits answered 429 with Retry-After; `false` turns them all off. */
   rateLimit?: RateLimitOptions | false;
+  /** Bounds of server-sent event streams (`/outputs`, pages' feeds): per client (16), per client and session (4), in all (1000). */
+  eventStreams?: EventStreamLimits;
   /**
    * Cross-origin access to the browser-facing JSON routes (offer, configuration, input hook, outputs,
    * status). Default: none (same-origin only; no CORS headers are sent).
@@ -294,7 +299,8 @@ export interface ResolvedOptions {
   inboundBacklog: number;
   aheadMs: number;
   maxBodyBytes: number;
-  rateLimit: { offers: RateLimitRule | undefined; signatureFailures: RateLimitRule | undefined };
+  rateLimit: { offers: RateLimitRule | undefined; candidates: RateLimitRule | undefined; signatureFailures: RateLimitRule | undefined };
+  eventStreams: EventStreamLimits;
   cors: CorsOptions | undefined;
   cluster: ClusterOptions | undefined;
 }
@@ -380,8 +386,10 @@ export function resolveOptions(options: StreamOptions, env: NodeJS.ProcessEnv = 
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
     rateLimit: {
       offers: rateLimitRule(options.rateLimit, 'offers', { limit: 20, windowMs: 60_000 }),
+      candidates: rateLimitRule(options.rateLimit, 'candidates', { limit: 200, windowMs: 60_000 }),
       signatureFailures: rateLimitRule(options.rateLimit, 'signatureFailures', { limit: 10, windowMs: 60_000 }),
     },
+    eventStreams: options.eventStreams ?? {},
     cors: options.cors && checkCorsOptions(options.cors),
     cluster: options.cluster,
   };

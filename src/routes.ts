@@ -13,6 +13,7 @@ import { httpErrors } from './http/errors.js';
 import { checkOrigin } from './http/origins.js';
 import { limitFailures, limitRequests } from './http/rate-limit.js';
 import { refuseWhileUnavailable } from './http/unavailable.js';
+import { type EventStreams, provideEventStreams } from './http/sse.js';
 import { useWebSockets, webSocketOnly } from './http/websockets.js';
 import { inputHookRoute } from './inputs/input-route.js';
 import { outputsRoute } from './outputs/outputs-route.js';
@@ -32,6 +33,7 @@ export interface MountedStream extends TransportRuntime {
   readonly calls: PhoneCalls;
   readonly webrtc: WebRtcPeers;
   readonly outputs: OutputFeeds;
+  readonly eventStreams: EventStreams;
   /** The page served at the root. */
   readonly ui: Middleware;
   /** Further pages (`addPage()`), by name. */
@@ -55,10 +57,11 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   const guard = accessGuard(options.accessToken, authorizeWith(options.authorize), prefix);
   // Read at each request: the public URL may be set after mount (a tunnel's).
   const originGuard = checkOrigin(options);
-  const { offers, signatureFailures } = options.rateLimit;
+  const { offers, candidates, signatureFailures } = options.rateLimit;
   // Per-IP budgets shared by every instance, so N instances do not multiply the allowance.
   const forgeries = limitFailures(signatureFailures && coordination.rateBucket('signature-failures', signatureFailures), 403, logger);
   const offerLimit = limitRequests(offers && coordination.rateBucket('offers', offers), logger, (ctx) => (ctx.body as { status?: unknown })?.status !== 'success');
+  const candidateLimit = limitRequests(candidates && coordination.rateBucket('candidates', candidates), logger);
   const cors = corsMiddleware(options.cors);
   const browser = cors ? [cors.headers, guard] : [guard];
   router.use(httpErrors(logger));
@@ -77,16 +80,17 @@ export function mountRoutes(app: Koa, stream: MountedStream, prefix: string): Ro
   for (const [name, page] of stream.pages) {
     const serve: Middleware = async (ctx, next) => {
       ctx.set(pageHeaders);
+      provideEventStreams(ctx, stream.eventStreams);
       await page(ctx, next);
     };
     router.all([`/${name}`, `/${name}/*rest`], guard, originGuard, serve);
   }
-  router.post('/webrtc/offer', ...browser, originGuard, offerLimit, stream.webrtc.route());
+  router.post('/webrtc/offer', ...browser, originGuard, stream.webrtc.route({ offers: offerLimit, candidates: candidateLimit }));
   router.get('/webrtc/configuration', ...browser, rtcConfigurationRoute(options.rtcConfiguration));
   router.get('/websocket/offer', guard, originGuard, webSocketOnly('This is the audio WebSocket endpoint'), webSocketRoute(stream));
   router.get('/v1/realtime', guard, originGuard, webSocketOnly('This is the OpenAI Realtime-compatible endpoint'), realtimeRoute(stream));
   router.post('/input_hook', ...browser, originGuard, inputHookRoute(options.additionalInputs, stream.directory, options.maxBodyBytes));
-  router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination));
+  router.get('/outputs', ...browser, outputsRoute(stream.directory, stream.outputs, coordination, stream.eventStreams));
   if (cors) router.options(['/webrtc/offer', '/webrtc/configuration', '/input_hook', '/outputs', '/status'], cors.preflight);
   router.get('/status', ...browser, async (ctx) => {
     ctx.body = await stream.status();

@@ -14,6 +14,7 @@ import { defaultInputs, type InputValues } from './inputs/spec.js';
 import { setInputs, setInputsOp } from './inputs/input-route.js';
 import { createLogger, type Logger } from './logger.js';
 import { StreamMetrics } from './metrics/stream-metrics.js';
+import { EventStreams } from './http/sse.js';
 import { normalizePublicUrl, type ResolvedOptions, resolveOptions, type StreamOptions } from './options.js';
 import { type OutputEvent, OutputFeeds } from './outputs/output-feeds.js';
 import { SessionRecorder } from './recording/recorder.js';
@@ -88,6 +89,11 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
   readonly webrtc: WebRtcPeers;
   /** @internal */
   readonly outputs: OutputFeeds;
+  /**
+   * The server-sent event streams of this instance (`/outputs`, and feeds of pages added with
+   * `addPage()`, which find it with `eventStreamsOf(ctx)`): bounded per client and in all, ended at shutdown.
+   */
+  readonly eventStreams: EventStreams;
   /** @internal */
   readonly calls: PhoneCalls;
   private readonly pacing: PacingClock;
@@ -134,6 +140,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     this.calls = new PhoneCalls(this);
     this.webrtc = new WebRtcPeers(this);
     this.outputs = new OutputFeeds(this.options.additionalOutputsHandler, this.coordination);
+    this.eventStreams = new EventStreams(this.options.eventStreams, this.clock, (fields, message) => this.clientFaults.warn(this.logger, fields, message));
     this.outputs.serve(this.directory);
     this.directory.handle('setInputs', setInputsOp(this.options.additionalInputs));
     this.directory.handle('end', (session, message) => {
@@ -380,6 +387,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
       await allEnded;
     }
     this.roomRegistry.closeAll('shutdown');
+    this.eventStreams.closeAll('server shutting down');
     await this.calls.close();
     this.webrtc.closeAll('The server is shutting down.');
     await this.coordination.close();

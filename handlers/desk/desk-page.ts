@@ -1,4 +1,5 @@
 import type { Context, Middleware } from 'koa';
+import { EventStreams, eventStreamsOf } from '../../src/index.js';
 import { escapeHtml, StaticFiles } from '../../src/ui/static-files.js';
 import type { Desk } from './desk.js';
 
@@ -23,6 +24,8 @@ export function deskPage(desk: Desk, authorize: DeskAuthorize): Middleware {
   if (typeof authorize !== 'function') {
     throw new TypeError('deskPage(desk, authorize): say who may see the callers and answer them, e.g. accessTokenAuthorizer(token), or () => true on a private network.');
   }
+  // Mounted by a Stream (addPage), the queue's feeds count with the Stream's and end at its shutdown.
+  const own = new EventStreams();
   return async (ctx: Context) => {
     if (!(await authorize(ctx))) {
       ctx.status = 401;
@@ -34,7 +37,7 @@ export function deskPage(desk: Desk, authorize: DeskAuthorize): Middleware {
     const sub = match?.[2] ?? '';
     if ((sub === '' || sub === '/') && ctx.method === 'GET') return page(ctx, base);
     if (sub.startsWith('/static/') && ctx.method === 'GET') return void FILES.serveAsset(ctx, sub.slice('/static/'.length));
-    if (sub === '/events' && ctx.method === 'GET') return events(ctx, desk);
+    if (sub === '/events' && ctx.method === 'GET') return events(ctx, desk, eventStreamsOf(ctx) ?? own);
     if (sub === '/answer' && ctx.method === 'POST') return answer(ctx, desk);
     ctx.status = 404;
   };
@@ -47,23 +50,12 @@ function page(ctx: Context, base: string): void {
   ctx.body = FILES.page().replaceAll('{{base}}', escapeHtml(base)).replace('{{config}}', config);
 }
 
-/** The queue now, then again whenever it changes (server-sent events, `queue`). */
-function events(ctx: Context, desk: Desk): void {
-  const res = ctx.res;
-  ctx.respond = false;
-  ctx.req.socket.setTimeout(0);
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
-  const send = (queue: unknown) => res.write(`event: queue\ndata: ${JSON.stringify({ now: Date.now(), queue })}\n\n`);
+/** The queue now, then again whenever it changes (server-sent events, `queue`), on a bounded stream. */
+function events(ctx: Context, desk: Desk, streams: EventStreams): void {
+  const feed = streams.openFor(ctx, 'desk', { name: 'desk queue' });
+  const send = (queue: unknown) => feed.send('queue', { now: Date.now(), queue });
   send(desk.queue());
-  const stop = desk.onChange(send);
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  keepAlive.unref();
-  const close = () => {
-    stop();
-    clearInterval(keepAlive);
-  };
-  res.on('close', close);
-  res.on('error', close);
+  feed.onClose(desk.onChange(send));
 }
 
 async function answer(ctx: Context, desk: Desk): Promise<void> {

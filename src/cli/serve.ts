@@ -45,6 +45,9 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   const logger = options.logger ?? createLogger();
   const app = new Koa();
   app.proxy = options.trustProxy;
+  // The proxy appends the address it saw: the last X-Forwarded-For entry is the client (the first is
+  // whatever the client wrote), for rate limits and per-client connection bounds alike.
+  app.maxIpsCount = 1;
   const metricsToken = process.env.METRICS_TOKEN || undefined;
   const stream = createDemoStream(options.handler, {
     logger,
@@ -63,7 +66,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
     if (!metricsToken && !options.accessToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
     const protection = demoProtection(options.accessToken, stream.options.twilioAuthToken);
     for (const warning of demoAccessWarnings(options.handler, whyPublic(options.host, stream.options.publicUrl), protection)) logger.warn(warning);
-    running = await listen(app, options.host, options.port);
+    running = await listen(app, options.host, options.port, { logger });
   } catch (error) {
     await abandon(stream);
     throw error;

@@ -75,8 +75,9 @@ export interface Coordination {
 
   /**
    * Sends `message` to the instance holding `key` and resolves with its handler's answer. When no
-   * instance holds the key: with `keep`, the message is kept (bounded, for `keepMs`) for whoever
-   * claims it next (`kept`); otherwise `absent`. A handler that throws a CallstreamError rejects
+   * instance holds the key: with `keep`, the message is kept for `keepMs` for whoever claims it next
+   * (`kept`), unless the key holds `keepAtMost` messages already or every key's kept messages together
+   * would pass `keptBytesAtMost` (`full`); otherwise `absent`. A handler that throws a CallstreamError rejects
    * here with the same code and message. Rejects with COORDINATION_UNAVAILABLE when the store or
    * the holder does not answer within `timeoutMs` (default 3000).
    */
@@ -158,6 +159,13 @@ export interface AskOptions {
   keep?: boolean;
   /** How long a kept message waits for a claim (ms). Default 10000. */
   keepMs?: number;
+  /** Most messages kept for one key; past it a new one is not kept (`full`). Default KEPT_PER_KEY. */
+  keepAtMost?: number;
+  /**
+   * What the kept messages of every key may cost together (`keptCost`, bytes), this one included;
+   * past it the message is not kept (`full`). Default KEPT_BYTES.
+   */
+  keptBytesAtMost?: number;
   /** How long to wait for the holder's answer (ms). Default 3000. */
   timeoutMs?: number;
 }
@@ -165,7 +173,21 @@ export interface AskOptions {
 export type Delivery =
   | { kind: 'replied'; value: unknown }
   | { kind: 'kept' }
+  /** Not kept: its key holds `keepAtMost` messages already (`key`), or the store its budget (`store`). */
+  | { kind: 'full'; bound: 'key' | 'store' }
   | { kind: 'absent' };
+
+/** Messages kept for one key unless the asker says otherwise (`keepAtMost`). */
+export const KEPT_PER_KEY = 50;
+/** What kept messages may cost together unless the asker says otherwise (`keptBytesAtMost`): 4 MiB. */
+export const KEPT_BYTES = 4 * 1024 * 1024;
+/** What one kept entry costs beyond its JSON (its expiry, list and index bookkeeping), in bytes. */
+export const KEPT_ENTRY_OVERHEAD = 64;
+
+/** What a kept message counts against `keptBytesAtMost`: its JSON's UTF-8 bytes and the entry overhead. */
+export function keptCost(json: string): number {
+  return Buffer.byteLength(json) + KEPT_ENTRY_OVERHEAD;
+}
 
 /** Answers a message for a claimed key; its value (JSON) goes back to the asker. */
 export type MessageHandler = (key: string, message: BusMessage) => unknown;

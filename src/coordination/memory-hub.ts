@@ -6,11 +6,7 @@ import { RateLimiter, type RateLimitRule } from '../http/rate-limit.js';
 import type { TransportKind } from '../session/types.js';
 import { type AnnouncedCall, type Announcement, type AnnounceOptions, type AskOptions, type BusMessage, CALL_MEMORY_MS, type Delivery, type MessageHandler, type PlaceCounts, REMEMBERED_CALLS_MAX } from './coordination.js';
 import type { HubMember, HubPort, HubTakenCall } from './hub-port.js';
-
-/** Messages kept for a key nobody holds yet, at most this many per key. */
-export const KEPT_PER_KEY = 50;
-/** Keys with kept messages, at most this many (the oldest go first). */
-export const KEPT_KEYS = 10_000;
+import { KeptMessages } from './kept-messages.js';
 
 interface HeldPlace {
   transport: TransportKind;
@@ -48,7 +44,8 @@ export class MemoryHub implements HubPort {
   private readonly calls = new Map<string, CallRecord>();
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly owners = new Map<string, { instanceId: string; expiresAt: number }>();
-  private readonly kept = new Map<string, { message: BusMessage; expiresAt: number }[]>();
+  /** Messages for keys nobody holds yet: bounded per key and in bytes, each lapsing on its own. */
+  readonly kept: KeptMessages;
   private readonly members = new Map<string, HubMember>();
   private readonly topics = new EventEmitter();
   private readonly buckets = new Map<string, RateLimiter>();
@@ -60,6 +57,7 @@ export class MemoryHub implements HubPort {
     /** CallSids remembered at most. */
     private readonly rememberedMax = REMEMBERED_CALLS_MAX,
   ) {
+    this.kept = new KeptMessages(clock);
     this.topics.setMaxListeners(0);
   }
 
@@ -154,8 +152,7 @@ export class MemoryHub implements HubPort {
     const messages: BusMessage[] = [];
     for (const key of keys) {
       this.owners.set(key, { instanceId, expiresAt: now + leaseMs });
-      for (const kept of this.kept.get(key) ?? []) if (kept.expiresAt > now) messages.push(kept.message);
-      this.kept.delete(key);
+      messages.push(...this.kept.take(key));
     }
     return messages;
   }
@@ -178,12 +175,7 @@ export class MemoryHub implements HubPort {
     const owner = this.owner(key);
     if (owner === undefined) {
       if (!options.keep) return { kind: 'absent' };
-      this.dropStaleKept();
-      const list = this.kept.get(key) ?? [];
-      list.push({ message, expiresAt: this.clock.now() + (options.keepMs ?? 10_000) });
-      if (list.length > KEPT_PER_KEY) list.splice(0, list.length - KEPT_PER_KEY);
-      this.kept.set(key, list);
-      return { kind: 'kept' };
+      return this.kept.keep(key, message, { keepMs: options.keepMs ?? 10_000, atMost: options.keepAtMost, bytesAtMost: options.keptBytesAtMost });
     }
     const member = this.members.get(owner);
     const silent = () => new CallstreamError('COORDINATION_UNAVAILABLE', `The instance holding "${key}" does not answer.`);
@@ -218,16 +210,6 @@ export class MemoryHub implements HubPort {
       this.buckets.set(name, limiter);
     }
     return limiter;
-  }
-
-  /** Forgets kept messages that expired (oldest keys first) and, past KEPT_KEYS, the oldest keys. */
-  private dropStaleKept(): void {
-    const now = this.clock.now();
-    for (const [key, list] of this.kept) {
-      const expired = list.every((kept) => kept.expiresAt <= now);
-      if (!expired && this.kept.size < KEPT_KEYS) break;
-      this.kept.delete(key);
-    }
   }
 
   private owner(key: string): string | undefined {

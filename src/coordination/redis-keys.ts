@@ -28,6 +28,11 @@ export class RedisKeys {
     return `${this.prefix}kept:${key}`;
   }
 
+  /** The kept lists' bookkeeping: their expiries (ZSET), their costs (HASH) and the total (STRING). */
+  keptBooks(): [index: string, costs: string, total: string] {
+    return [`${this.prefix}kept-index`, `${this.prefix}kept-costs`, `${this.prefix}kept-total`];
+  }
+
   rate(name: string, key: string): string {
     return `${this.prefix}rate:${name}:${key}`;
   }

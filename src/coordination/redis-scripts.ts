@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { KEPT_ENTRY_OVERHEAD } from './coordination.js';
 
 /**
  * The Lua scripts of RedisCoordination: each operation that reads then writes shared state is one
@@ -184,42 +185,108 @@ return {'taken', record[2], record[3]}
 `);
 
 /**
- * Claims keys, all or none. KEYS: owner, kept messages of each key, in pairs. ARGV: instanceId, leaseMs.
+ * The books of kept messages (KEYS index, costs, total: see redis.ts): `forget_lapsed` drops the lists
+ * whose last message lapsed (Redis expired them) from the books; `prune_head` drops a list's lapsed
+ * messages from its head (they came first); `unbook` takes a list out of the books (claimed).
+ * An entry is `<expiry ms>|<message>` and costs #message + ENTRY_OVERHEAD bytes (keptCost).
+ */
+const KEPT_BOOKS = `
+local function entry_cost(entry)
+  local bar = string.find(entry, '|', 1, true)
+  return #entry - bar + ${KEPT_ENTRY_OVERHEAD}, tonumber(string.sub(entry, 1, bar - 1))
+end
+local function unbook(index, costs, total, list)
+  local cost = tonumber(redis.call('HGET', costs, list) or '0')
+  if cost > 0 then redis.call('DECRBY', total, cost) end
+  redis.call('HDEL', costs, list)
+  redis.call('ZREM', index, list)
+end
+local function forget_lapsed(index, costs, total, now)
+  for _, list in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. now, 'LIMIT', 0, 500)) do
+    unbook(index, costs, total, list)
+    redis.call('DEL', list)
+  end
+end
+local function prune_head(costs, total, list, now)
+  for _ = 1, 1000 do
+    local head = redis.call('LINDEX', list, 0)
+    if not head then return end
+    local cost, expiry = entry_cost(head)
+    if expiry > now then return end
+    redis.call('LPOP', list)
+    redis.call('HINCRBY', costs, list, -cost)
+    redis.call('DECRBY', total, cost)
+  end
+end
+`;
+
+/**
+ * Claims keys, all or none. KEYS: owner, kept messages of each key, in pairs; then the kept books
+ * (index, costs, total). ARGV: instanceId, leaseMs.
  * Returns nil when another instance holds any of them, else the kept messages still in time (key by
  * key, oldest first), which are removed.
  */
-export const CLAIM = new LuaScript('claim', `${NOW_MS}
-for i = 1, #KEYS, 2 do
+export const CLAIM = new LuaScript('claim', `${NOW_MS}${KEPT_BOOKS}
+local index, costs, total = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
+local pairs_end = #KEYS - 3
+for i = 1, pairs_end, 2 do
   local owner = redis.call('GET', KEYS[i])
   if owner and owner ~= ARGV[1] then return false end
 end
 local now = now_ms()
 local kept = {}
-for i = 1, #KEYS, 2 do
+for i = 1, pairs_end, 2 do
   redis.call('SET', KEYS[i], ARGV[1], 'PX', tonumber(ARGV[2]))
   for _, entry in ipairs(redis.call('LRANGE', KEYS[i + 1], 0, -1)) do
     local bar = string.find(entry, '|', 1, true)
     if tonumber(string.sub(entry, 1, bar - 1)) > now then kept[#kept + 1] = string.sub(entry, bar + 1) end
   end
   redis.call('DEL', KEYS[i + 1])
+  unbook(index, costs, total, KEYS[i + 1])
 end
 return kept
 `);
 
 /**
- * Finds who holds a key, or keeps the message for its next holder. KEYS: owner, kept messages.
- * ARGV: keep ('1'/'0'), message (JSON), keepMs, most messages kept per key.
- * Kept entries are `<expiry ms>|<message>`; past the bound the oldest go.
- * Returns {'owner', instanceId} | {'kept'} | {'absent'}.
+ * Finds who holds a key, or keeps the message for its next holder. KEYS: owner, kept messages, then
+ * the kept books (index, costs, total). ARGV: keep ('1'/'0'), message (JSON), keepMs, most messages
+ * kept per key, most bytes kept in all, this message's cost.
+ * Lapsed messages are dropped first (every key's lapsed list, this key's lapsed head); a message past
+ * either bound is not kept. The list and the books expire with the last message they hold, so nothing
+ * outlives what it counts.
+ * Returns {'owner', instanceId} | {'kept'} | {'full', 'key' | 'store'} | {'absent'}.
  */
-export const ASK = new LuaScript('ask', `${NOW_MS}
+export const ASK = new LuaScript('ask', `${NOW_MS}${KEPT_BOOKS}
 local owner = redis.call('GET', KEYS[1])
 if owner then return {'owner', owner} end
 if ARGV[1] ~= '1' then return {'absent'} end
-local keepMs = tonumber(ARGV[3])
-redis.call('RPUSH', KEYS[2], (now_ms() + keepMs) .. '|' .. ARGV[2])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
-if redis.call('PTTL', KEYS[2]) < keepMs then redis.call('PEXPIRE', KEYS[2], keepMs) end
+local list, index, costs, total = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now = now_ms()
+forget_lapsed(index, costs, total, now)
+local expires = redis.call('ZSCORE', index, list)
+if expires and redis.call('EXISTS', list) == 1 then
+  prune_head(costs, total, list, now)
+else
+  -- Not in the books (or lapsed at this very millisecond): whatever is there was counted out already.
+  if expires then unbook(index, costs, total, list) end
+  expires = nil
+  redis.call('DEL', list)
+end
+if redis.call('LLEN', list) >= tonumber(ARGV[4]) then return {'full', 'key'} end
+local cost = tonumber(ARGV[6])
+if tonumber(redis.call('GET', total) or '0') + cost > tonumber(ARGV[5]) then return {'full', 'store'} end
+local expiry = now + tonumber(ARGV[3])
+redis.call('RPUSH', list, expiry .. '|' .. ARGV[2])
+if not expires or expiry > tonumber(expires) then
+  redis.call('ZADD', index, expiry, list)
+  redis.call('PEXPIREAT', list, expiry)
+else
+  redis.call('PEXPIREAT', list, tonumber(expires))
+end
+redis.call('HINCRBY', costs, list, cost)
+redis.call('INCRBY', total, cost)
+local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+for _, books in ipairs({index, costs, total}) do redis.call('PEXPIREAT', books, tonumber(last[2])) end
 return {'kept'}
 `);
 

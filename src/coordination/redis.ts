@@ -15,6 +15,9 @@ import {
   type Coordination,
   type Delivery,
   finiteLimit,
+  KEPT_BYTES,
+  KEPT_PER_KEY,
+  keptCost,
   LEASE_MS,
   type MessageHandler,
   type Place,
@@ -41,7 +44,12 @@ import { RedisTopics } from './redis-topics.js';
  *   P remembered-calls    ZSET    member CallSid, score = when it is forgotten; at most rememberedCallsMax,
  *                                 PEXPIRE'd with its last member
  *   P owner:<key>         STRING  instanceId holding the claim; PX leaseMs, renewed
- *   P kept:<key>          LIST    `<expiry ms>|<message JSON>`, oldest first, at most KEPT_MAX
+ *   P kept:<key>          LIST    `<expiry ms>|<message JSON>`, oldest first, at most `keepAtMost`;
+ *                                 PEXPIREAT its last message's expiry (lapsed ones leave from the head)
+ *   P kept-index          ZSET    member = a kept list's key, score = when its last message lapses
+ *   P kept-costs          HASH    a kept list's key → what its messages cost (keptCost, bytes)
+ *   P kept-total          STRING  what every kept message costs together, at most `keptBytesAtMost`
+ *                                 (the three books expire with the last message they count)
  *   P rate:<name>:<key>   HASH    tokens, at; PEXPIRE windowMs (a bucket refilled is forgotten)
  * Channels:
  *   P instance:<id>       asks for keys this instance claimed, and the replies to its own asks
@@ -50,8 +58,6 @@ import { RedisTopics } from './redis-topics.js';
  * in KEYS, but keys are not hash-tagged: a single Redis (or primary/replica) is supported, not Redis Cluster.
  */
 
-/** Messages kept per key for its next holder; past this the oldest go. */
-export const KEPT_MAX = 50;
 const DEFAULT_KEEP_MS = 10_000;
 const DEFAULT_ASK_TIMEOUT_MS = 3000;
 const COMMAND_TIMEOUT_MS = 2000;
@@ -204,7 +210,7 @@ export class RedisCoordination implements Coordination {
 
   async claim(key: string, ...more: string[]): Promise<unknown[] | undefined> {
     const keys = [key, ...more];
-    const redisKeys = keys.flatMap((k) => [this.keys.owner(k), this.keys.kept(k)]);
+    const redisKeys = [...keys.flatMap((k) => [this.keys.owner(k), this.keys.kept(k)]), ...this.keys.keptBooks()];
     const kept = (await this.run(CLAIM, redisKeys, [this.instanceId, this.leaseMs])) as string[] | null;
     if (kept === null) return undefined;
     for (const k of keys) {
@@ -222,11 +228,14 @@ export class RedisCoordination implements Coordination {
     const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS);
     // Held here: answered in process, with no Redis round-trip (and while Redis is away).
     if (this.leases.holdsClaim(key)) return { kind: 'replied', value: await this.bus.answerHere(key, message, deadline) };
-    const args = [options.keep ? '1' : '0', JSON.stringify(message), options.keepMs ?? DEFAULT_KEEP_MS, KEPT_MAX];
+    const json = JSON.stringify(message);
+    const bounds = [options.keepMs ?? DEFAULT_KEEP_MS, options.keepAtMost ?? KEPT_PER_KEY, options.keptBytesAtMost ?? KEPT_BYTES, keptCost(json)];
+    const args = [options.keep ? '1' : '0', json, ...bounds];
     for (let attempt = 1; ; attempt++) {
-      const found = this.run(ASK, [this.keys.owner(key), this.keys.kept(key)], args) as Promise<[string, string?]>;
+      const found = this.run(ASK, [this.keys.owner(key), this.keys.kept(key), ...this.keys.keptBooks()], args) as Promise<[string, string?]>;
       const [kind, owner] = await withTimeout(found, remainingMs(deadline), `Redis at ${this.redis.where}`);
       if (kind === 'kept') return { kind: 'kept' };
+      if (kind === 'full') return { kind: 'full', bound: owner === 'key' ? 'key' : 'store' };
       if (kind !== 'owner' || owner === this.instanceId) return { kind: 'absent' }; // ours but not held: a stale record
       const delivery = await this.bus.askInstance(owner!, key, message, deadline);
       // `gone`: the holder gave the key up meanwhile; look once more (the message may now be kept).

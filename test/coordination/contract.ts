@@ -320,6 +320,34 @@ export function describeCoordinationContract(name: string, makeInstances: MakeIn
         expect(await b!.claim('session-older')).to.deep.equal([]);
       });
 
+      it('keeps the first keepAtMost messages of a key, and takes more as they lapse one by one', async () => {
+        const [a, b] = await instances(2);
+        const keep = (keepMs: number) => ({ keep: true, keepMs, keepAtMost: 3 });
+        expect(await a!.ask('session-cap', msg('candidate', { n: 1 }), keep(250))).to.deep.equal({ kind: 'kept' });
+        for (const n of [2, 3]) expect(await a!.ask('session-cap', msg('candidate', { n }), keep(5000))).to.deep.equal({ kind: 'kept' });
+        expect(await a!.ask('session-cap', msg('candidate', { n: 4 }), keep(5000))).to.deep.equal({ kind: 'full', bound: 'key' });
+        await sleep(350); // kept: the first message lapsing is what is tested
+        // Newer messages do not keep the first one alive: its place is free again.
+        expect(await a!.ask('session-cap', msg('candidate', { n: 5 }), keep(5000))).to.deep.equal({ kind: 'kept' });
+        expect(await b!.claim('session-cap')).to.deep.equal([2, 3, 5].map((n) => msg('candidate', { n })));
+      });
+
+      it('keeps at most keptBytesAtMost for every key together, and takes more once some are claimed', async () => {
+        const [a, b] = await instances(2);
+        const padding = 'x'.repeat(1000);
+        const keep = { keep: true, keepMs: 5000, keptBytesAtMost: 5000 };
+        let kept = 0;
+        for (let n = 0; n < 20; n++) {
+          const delivery = await a!.ask(`session-many-${n}`, msg('candidate', { n, padding }), keep);
+          if (delivery.kind === 'kept') kept++;
+          else expect(delivery).to.deep.equal({ kind: 'full', bound: 'store' });
+        }
+        expect(kept, 'messages of about 1.1 kB kept within 5000 bytes').to.equal(4);
+        expect(await b!.claim('session-many-0')).to.deep.equal([msg('candidate', { n: 0, padding })]);
+        expect(await a!.ask('session-many-19', msg('candidate', { n: 19, padding }), keep)).to.deep.equal({ kind: 'kept' });
+        expect(await a!.ask('session-many-18', msg('candidate', { n: 18, padding }), keep)).to.deep.equal({ kind: 'full', bound: 'store' });
+      });
+
       it("answers an ask with the holder's handler, wherever the holder is", async () => {
         const [a, b] = await instances(2);
         for (const c of [a!, b!]) c.onMessage((key, message) => ({ key, got: message, by: c.instanceId }));

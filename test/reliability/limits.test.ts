@@ -196,7 +196,7 @@ describe('reliability: limits (slow clients, big bodies and messages, rate limit
 
     before(async () => {
       server = await startTestServer(new EchoHandler(), {
-        rateLimit: { offers: { limit: 3, windowMs: 60_000 }, signatureFailures: { limit: 3, windowMs: 60_000 } },
+        rateLimit: { offers: { limit: 3, windowMs: 60_000 }, candidates: { limit: 12, windowMs: 60_000 }, signatureFailures: { limit: 3, windowMs: 60_000 } },
       });
       server.app.proxy = true; // X-Forwarded-For stands for other addresses
     });
@@ -212,19 +212,23 @@ describe('reliability: limits (slow clients, big bodies and messages, rate limit
         body: JSON.stringify(body),
       });
 
-    it('limits offers and refused requests per address; accepted trickled candidates are free', async () => {
+    it('limits offers and refused requests per address, and trickled candidates on a budget of their own', async () => {
       const candidate = { candidate: 'candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host', sdpMid: '0', sdpMLineIndex: 0 };
       for (let i = 0; i < 10; i++) {
         const response = await offer({ type: 'ice-candidate', webrtc_id: 'early-bird', candidate }, '198.51.100.1');
         expect(await response.json()).to.deep.equal({ status: 'success' });
       }
       for (let i = 0; i < 3; i++) expect((await offer({ type: 'offer', webrtc_id: 'x', sdp: 'bogus' }, '198.51.100.1')).status).to.equal(400);
-      for (const body of [{ type: 'offer', webrtc_id: 'x', sdp: 'bogus' }, { type: 'ice-candidate', webrtc_id: 'early-bird', candidate }]) {
-        const refused = await offer(body, '198.51.100.1');
-        limited(`request ${JSON.stringify(body).slice(0, 40)} over the limit: HTTP ${refused.status}`, refused.status === 429);
-        expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 20);
-        expect(await refused.json()).to.deep.include({ error: 'RATE_LIMITED' });
-      }
+      const refusedOffer = await offer({ type: 'offer', webrtc_id: 'x', sdp: 'bogus' }, '198.51.100.1');
+      limited(`an offer over the limit: HTTP ${refusedOffer.status}`, refusedOffer.status === 429);
+      expect(Number(refusedOffer.headers.get('retry-after'))).to.be.within(1, 20);
+      expect(await refusedOffer.json()).to.deep.include({ error: 'RATE_LIMITED' });
+      // The offers' budget spent, candidates still have theirs (12): two more, then 429.
+      for (let i = 0; i < 2; i++) expect((await offer({ type: 'ice-candidate', webrtc_id: 'early-bird', candidate }, '198.51.100.1')).status).to.equal(200);
+      const refusedCandidate = await offer({ type: 'ice-candidate', webrtc_id: 'early-bird', candidate }, '198.51.100.1');
+      limited(`a candidate over the limit: HTTP ${refusedCandidate.status}`, refusedCandidate.status === 429);
+      expect(Number(refusedCandidate.headers.get('retry-after'))).to.be.within(1, 20);
+      expect(await refusedCandidate.json()).to.deep.include({ error: 'RATE_LIMITED' });
       // Another address, and an IPv6 client of another /64, are not affected.
       expect((await offer({ type: 'offer', webrtc_id: 'x', sdp: 'bogus' }, '198.51.100.2')).status).to.equal(400);
       expect((await offer({ type: 'offer', webrtc_id: 'x', sdp: 'bogus' }, '2001:db8:1:2::7')).status).to.equal(400);

@@ -1,6 +1,5 @@
-import http from 'node:http';
 import Koa from 'koa';
-import { listen, type RunningServer } from '../../src/server.js';
+import { type HttpServerOptions, listen, type RunningServer } from '../../src/server.js';
 import { Stream } from '../../src/stream.js';
 import type { StreamOptions } from '../../src/options.js';
 import type { AudioHandler, VideoFunction } from '../../src/session/handler.js';
@@ -22,7 +21,7 @@ export interface TestServer {
 export async function startTestServer(
   handler: AudioHandler | VideoFunction,
   options: StreamOptions = {},
-  extra: { path?: string; serverOptions?: http.ServerOptions; beforeMount?: (stream: Stream) => void } = {},
+  extra: { path?: string; serverOptions?: HttpServerOptions; beforeMount?: (stream: Stream) => void } = {},
 ): Promise<TestServer> {
   const app = new Koa();
   const stream = new Stream(handler, {

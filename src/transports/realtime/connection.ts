@@ -17,6 +17,9 @@ import { describeSession, readSessionUpdate } from './session-config.js';
  */
 export const SETTLE_MS = 500;
 
+/** Largest session configuration kept and echoed (JSON characters, every `session.update` together). */
+export const MAX_SESSION_CONFIG_CHARS = 16 * 1024;
+
 /**
  * One client on `WS {path}/v1/realtime`, speaking OpenAI's Realtime protocol with callstream as the
  * server: told `session.created` on connect, as clients expect, but admitted (a place, an id) only
@@ -142,8 +145,12 @@ export class RealtimeConnection extends JsonSocketConnection {
   private onSessionUpdate(value: unknown, eventId: string | undefined): void {
     const update = readSessionUpdate(value, this.events.dialect);
     if (typeof update === 'string') return this.fatal(CloseCode.invalidPayload, { type: 'invalid_request_error', code: 'invalid_value', message: update, eventId });
+    const config = { ...this.config, ...update.fields };
+    if (JSON.stringify(config).length > MAX_SESSION_CONFIG_CHARS) {
+      return this.fatal(CloseCode.policyViolation, { type: 'invalid_request_error', code: 'invalid_value', message: `The session's configuration is over ${MAX_SESSION_CONFIG_CHARS} characters of JSON: callstream keeps no more.`, eventId });
+    }
     if (update.dialect !== this.events.dialect) this.events.dialect = update.dialect;
-    this.config = { ...this.config, ...update.fields };
+    this.config = config;
     this.formats = { input: update.input ?? this.formats.input, output: update.output ?? this.formats.output };
     if (this.audio) {
       this.audio.input = this.formats.input;

@@ -48,6 +48,8 @@ export interface PeerInit {
 export class WebRtcPeer {
   readonly id: string;
   session: Session | undefined;
+  /** Remote candidates given to this peer (with its offer and trickled). */
+  remoteCandidates = 0;
   private readonly pc: RTCPeerConnection;
   private readonly outbound = new MediaStreamTrack({ kind: 'audio' });
   private readonly outboundVideo = new MediaStreamTrack({ kind: 'video' });
@@ -167,6 +169,7 @@ export class WebRtcPeer {
 
   /** A trickled candidate from the browser. Invalid ones throw a BAD_REQUEST error. */
   async addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+    this.remoteCandidates++;
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (error) {
