@@ -86,7 +86,9 @@ let sharedDetector: PauseDetector | undefined;
  */
 export class ReplyOnPause implements StreamHandler {
   readonly inputFormat;
+  /** The session, from startUp(). */
   protected ctx: SessionContext | undefined;
+  /** The turn logic on the VAD, from startUp(). */
   protected detector: TurnDetector | undefined;
   private scorer: SpeechScorer | undefined;
   private reply: AbortController | undefined;

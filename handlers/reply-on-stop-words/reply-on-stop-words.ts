@@ -4,6 +4,7 @@ import type { TurnDetector, TurnEvent } from '../reply-on-pause/turn-detector.js
 import { type StopWordHeard, StopWordSpotter, type Transcribe } from './stop-word-spotter.js';
 import { StopWordMatcher } from './stop-words.js';
 
+/** Options of ReplyOnStopWords: ReplyOnPause's (but minInterruptionMs: only the stop word cuts a reply) and the stop words'. */
 export interface ReplyOnStopWordsOptions extends Omit<ReplyOnPauseOptions, 'minInterruptionMs'> {
   /** Words or phrases that open a turn ("computer", "ok computer"): case and punctuation do not matter, whole words only. */
   stopWords: string[];
