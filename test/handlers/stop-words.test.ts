@@ -101,6 +101,9 @@ describe('openaiTranscriber: OpenAI transcription through the official client', 
 
   it('the real openai module has the shape the transcriber relies on', async () => {
     const module = await loadOpenAI();
+    // Checked by the compiler too: the real module's types fit the shape the transcriber declares.
+    const typed: Awaited<ReturnType<typeof loadOpenAI>> = await import('openai');
+    expect(typed.OpenAI).to.equal(module.OpenAI);
     expect(module.OpenAI).to.be.a('function');
     expect(module.toFile).to.be.a('function');
     const wav = wavBytes(new Int16Array([1, -1, 2]), 8000);
