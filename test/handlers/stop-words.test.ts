@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { openaiTranscriber, StopWordMatcher } from '../../handlers/index.js';
 import { loadOpenAI, wavBytes } from '../../handlers/reply-on-stop-words/openai-transcriber.js';
+import { RecentAudio } from '../../handlers/reply-on-stop-words/recent-audio.js';
 import { isCallstreamError } from '../../src/errors.js';
 import { FakeTranscribeServer } from '../support/fake-openai-transcribe.js';
 
@@ -39,6 +40,25 @@ describe('stop words: matching transcripts', () => {
   it('refuses an empty list or a stop word with no word in it', () => {
     expect(() => new StopWordMatcher([])).to.throw(/non-empty list/);
     expect(() => new StopWordMatcher(['computer', ' ,! '])).to.throw(/\(got " ,! "\)/);
+  });
+});
+
+describe('stop words: the recent audio kept for windows', () => {
+  it('keeps the last samples across the end of its ring, and gives any range of them', () => {
+    const audio = new RecentAudio(10);
+    let now = 0;
+    for (const size of [4, 4, 4, 7]) {
+      audio.append(Int16Array.from({ length: size }, (_, i) => now + i));
+      now += size;
+    }
+    expect(audio.length).to.equal(10);
+    expect([...audio.range(now, 0, now)], 'what fell out is left out').to.deep.equal([9, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
+    expect([...audio.range(now, 12, 15)]).to.deep.equal([12, 13, 14]);
+    audio.append(Int16Array.from({ length: 25 }, (_, i) => now + i)); // more than it holds at once
+    now += 25;
+    expect([...audio.range(now, now - 3, now)]).to.deep.equal([41, 42, 43]);
+    audio.clear();
+    expect(audio.range(now, 0, now)).to.have.length(0);
   });
 });
 
