@@ -22,6 +22,7 @@ export type {
 export type { InputSpec, InputValues } from './inputs/spec.js';
 export type { OutputEvent } from './outputs/output-feeds.js';
 export type { RecordOptions } from './recording/recorder.js';
+export { wavHeader } from './recording/wav-writer.js';
 export type { CorsOptions } from './http/cors.js';
 export { accessTokenAuthorizer } from './http/access-token.js';
 export type { RateLimitRule } from './http/rate-limit.js';

@@ -11,4 +11,4 @@ export {
 export type { PauseDetector, SpeechScorer } from './pause-detector.js';
 export { EnergyDetector, type EnergyDetectorOptions } from './energy-detector.js';
 export { SileroDetector, sileroAvailable, sileroModelPath } from './silero-detector.js';
-export { TurnDetector, type TurnDetectorOptions, type TurnEvent } from './turn-detector.js';
+export { type SpeechSpan, TurnDetector, type TurnDetectorOptions, type TurnEvent } from './turn-detector.js';

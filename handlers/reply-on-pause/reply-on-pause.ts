@@ -86,8 +86,10 @@ let sharedDetector: PauseDetector | undefined;
  */
 export class ReplyOnPause implements StreamHandler {
   readonly inputFormat;
-  private ctx: SessionContext | undefined;
-  private detector: TurnDetector | undefined;
+  /** The session, from startUp(). */
+  protected ctx: SessionContext | undefined;
+  /** The turn logic on the VAD, from startUp(). */
+  protected detector: TurnDetector | undefined;
   private scorer: SpeechScorer | undefined;
   private reply: AbortController | undefined;
   private generating = false;
@@ -142,7 +144,12 @@ export class ReplyOnPause implements StreamHandler {
     if (this.responding && this.options.canInterrupt === false) return;
     const events = await detector.push(frame.samples);
     for (const event of events) this.onTurnEvent(event);
-    if (this.responding && detector.talking && detector.currentSpeechMs >= (this.options.minInterruptionMs ?? 300)) this.bargeIn();
+    if (this.responding && this.speechInterrupts(detector)) this.bargeIn();
+  }
+
+  /** Speech over a reply cuts it once it has lasted `minInterruptionMs` (ReplyOnStopWords: never, only its stop word). */
+  protected speechInterrupts(detector: TurnDetector): boolean {
+    return detector.talking && detector.currentSpeechMs >= (this.options.minInterruptionMs ?? 300);
   }
 
   /** Stops the reply in flight and waits for it to settle, then frees the VAD state. */
@@ -171,7 +178,8 @@ export class ReplyOnPause implements StreamHandler {
     }
   }
 
-  private onTurnEvent(event: TurnEvent): void {
+  /** What each turn gets: ReplyOnPause replies to every turn that ends. */
+  protected onTurnEvent(event: TurnEvent): void {
     const ctx = this.ctx!;
     if (event.type === 'started') {
       ctx.sendMessage({ type: 'log', data: 'started_talking' });
@@ -182,15 +190,20 @@ export class ReplyOnPause implements StreamHandler {
       ctx.log.debug({ speechMs: event.speechMs }, 'too little speech for a turn');
       return;
     }
+    this.replyTo({ samples: event.utterance, sampleRate: this.inputFormat.sampleRate, speechMs: event.speechMs }, event.forced);
+  }
+
+  /** The turn is over: cut the reply in flight (if any) and reply to `utterance`. */
+  protected replyTo(utterance: Utterance, forced = false): void {
+    const ctx = this.ctx!;
     ctx.sendMessage({ type: 'log', data: 'pause_detected' });
-    ctx.log.info({ speechMs: Math.round(event.speechMs), forced: event.forced }, 'pause detected: replying');
+    ctx.log.info({ speechMs: Math.round(utterance.speechMs), forced }, 'pause detected: replying');
     if (this.responding && this.options.canInterrupt !== false) this.bargeIn();
-    const utterance: Utterance = { samples: event.utterance, sampleRate: this.inputFormat.sampleRate, speechMs: event.speechMs };
     this.startReply((signal) => this.fn(utterance, this.turnContext(signal)), this.options.needsInputs);
   }
 
   /** The user talks over the reply: stop producing, drop and flush what is queued, remember what was heard. */
-  private bargeIn(): void {
+  protected bargeIn(): void {
     const ctx = this.ctx!;
     this.reply?.abort();
     this.reply = undefined;

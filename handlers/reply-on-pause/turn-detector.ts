@@ -28,11 +28,20 @@ export interface TurnDetectorOptions {
   chunkMs?: number;
 }
 
+/** A stretch of speech, in stream time (ms). */
+export interface SpeechSpan {
+  startMs: number;
+  endMs: number;
+}
+
 export type TurnEvent =
   /** Enough speech to count as talking; `atMs` is when the speech began (stream time). */
   | { type: 'started'; atMs: number }
-  /** The turn ended at `atMs` (stream time) with this audio (padded). */
-  | { type: 'ended'; atMs: number; utterance: Int16Array; speechMs: number; forced: boolean }
+  /**
+   * The turn ended at `atMs` (stream time) with this audio (padded), which begins at `startMs`;
+   * `speechSpans` are where the VAD heard speech in it (stream time).
+   */
+  | { type: 'ended'; atMs: number; utterance: Int16Array; startMs: number; speechMs: number; speechSpans: SpeechSpan[]; forced: boolean }
   /** The user stopped talking, but said too little to reply to. */
   | { type: 'discarded'; atMs: number; speechMs: number };
 
@@ -51,7 +60,10 @@ export class TurnDetector {
   private readonly maxHistorySamples: number;
   private utterance: Int16Array[] = [];
   private utteranceSamples = 0;
+  private utteranceStartMs = 0;
+  private speechSpans: SpeechSpan[] = [];
   private talkingFlag = false;
+  private speakingFlag = false;
   private speechStart: number | undefined;
   private speechRunMs = 0;
   private silenceStart: number | undefined;
@@ -72,6 +84,11 @@ export class TurnDetector {
   /** True between `started` and `ended`. */
   get talking(): boolean {
     return this.talkingFlag;
+  }
+
+  /** True when the last window scored was speech (talking also covers the pause that ends a turn). */
+  get speaking(): boolean {
+    return this.speakingFlag;
   }
 
   /** Continuous speech so far (ms): barge-in waits for enough of it. */
@@ -122,6 +139,7 @@ export class TurnDetector {
     this.talkingFlag = false;
     this.utterance = [];
     this.utteranceSamples = 0;
+    this.speechSpans = [];
     this.speechStart = undefined;
     this.speechRunMs = 0;
     this.silenceStart = undefined;
@@ -136,6 +154,7 @@ export class TurnDetector {
     const end = (this.samplesSeen * 1000) / sampleRate;
     this.remember(samples);
     const isSpeech = probability >= threshold;
+    this.speakingFlag = isSpeech;
 
     if (this.options.chunkMs) return this.chunkStep(isSpeech, start, end, samples, events);
 
@@ -155,6 +174,7 @@ export class TurnDetector {
       this.silenceStart = undefined;
       this.speechMs += this.windowMs;
       this.lastSpeechEnd = end;
+      this.addSpeech(start, end);
     } else if (probability < negative) {
       this.silenceStart ??= start;
     }
@@ -171,7 +191,10 @@ export class TurnDetector {
       this.chunkSpeechMs += this.windowMs;
       this.speechStart ??= start;
       this.lastSpeechEnd = end;
-      if (this.talkingFlag) this.speechMs += this.windowMs;
+      if (this.talkingFlag) {
+        this.speechMs += this.windowMs;
+        this.addSpeech(start, end);
+      }
     }
     this.chunkElapsedMs += this.windowMs;
     if (this.chunkElapsedMs + 1e-9 < this.options.chunkMs!) return;
@@ -195,6 +218,8 @@ export class TurnDetector {
     const padStart = Math.max(0, (this.speechStart ?? 0) - this.options.speechPadMs);
     this.utterance = [this.historySince(padStart)];
     this.utteranceSamples = this.utterance[0]!.length;
+    this.utteranceStartMs = this.nowMs - (this.utteranceSamples * 1000) / this.options.sampleRate;
+    this.speechSpans = [{ startMs: this.speechStart ?? this.nowMs, endMs: this.nowMs }];
     this.speechMs = this.speechRunMs;
     this.lastSpeechEnd = this.nowMs;
     this.silenceStart = undefined;
@@ -207,10 +232,17 @@ export class TurnDetector {
     const dropSamples = Math.max(0, Math.round(((this.nowMs - keepMs) * this.options.sampleRate) / 1000));
     const audio = concatSamples(this.utterance);
     const utterance = audio.subarray(0, Math.max(0, audio.length - dropSamples));
-    const speechMs = this.speechMs;
+    const { speechMs, speechSpans, utteranceStartMs: startMs } = this;
     this.reset();
     if (speechMs < this.options.minSpeechMs) events.push({ type: 'discarded', atMs, speechMs });
-    else events.push({ type: 'ended', atMs, utterance, speechMs, forced });
+    else events.push({ type: 'ended', atMs, utterance, startMs, speechMs, speechSpans, forced });
+  }
+
+  /** Extends the last span of speech, or starts one. */
+  private addSpeech(startMs: number, endMs: number): void {
+    const last = this.speechSpans.at(-1);
+    if (last && startMs - last.endMs < 1e-6) last.endMs = endMs;
+    else this.speechSpans.push({ startMs, endMs });
   }
 
   private durationMs(): number {

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { mulawDecode, mulawEncode } from '../../src/audio/mulaw.js';
 import { ROOT, TSX_LOADER } from '../support/cli.js';
 import { spawnTestProcess, type TestProcess } from '../support/child-process.js';
+import { FakeTranscribeServer } from '../support/fake-openai-transcribe.js';
 import { FakeTwilioApi } from '../support/fake-twilio.js';
 import { goertzel } from '../support/goertzel.js';
 import { concatPcm, frames20, silence, speech } from '../support/speech.js';
@@ -105,6 +106,24 @@ function rms(samples: Int16Array): number {
   let sum = 0;
   for (const s of samples) sum += s * s;
   return Math.sqrt(sum / samples.length);
+}
+
+/**
+ * Which of the 20 ms `frames` a client sent are in `window`, sample for sample (frames reach a handler
+ * whole, or not at all when a busy handler drops them); silent frames are never found.
+ */
+function framesIn(frames: Int16Array[], window: Int16Array): Set<number> {
+  const key = (samples: Int16Array, at: number) => samples.subarray(at, at + 8).join(',');
+  const byKey = new Map<string, number[]>();
+  frames.forEach((frame, i) => {
+    if (frame.every((v) => v === 0)) return;
+    byKey.set(key(frame, 0), [...(byKey.get(key(frame, 0)) ?? []), i]);
+  });
+  const found = new Set<number>();
+  for (let at = 0; at + 320 <= window.length; at++) {
+    for (const i of byKey.get(key(window, at)) ?? []) if (frames[i]!.every((v, k) => window[at + k] === v)) found.add(i);
+  }
+  return found;
 }
 
 /** Little-endian PCM bytes to samples, and back. */
@@ -246,6 +265,43 @@ describe('examples/: each program type-checked, started as a child process and d
     // The VAD's speech time runs a little under the fixture's length (measured: 680 ms for 724, 3520 for 3744).
     expect(first, `beeps ${JSON.stringify(beeps())}, speech ${spoken(short)} ms`).to.be.within(0.75 * spoken(short), 1.15 * spoken(short) + 60);
     expect(second, `beeps ${JSON.stringify(beeps())}, speech ${spoken(long)} ms`).to.be.within(0.75 * spoken(long), 1.15 * spoken(long) + 60);
+  });
+
+  it('reply-on-stop-words: a WebSocket client gets one beep, for what it said after "computer", transcribed by the (fake) OpenAI API', async () => {
+    // The fake API "hears" a phrase when a window holds 80 % of it: windows are found in the audio sent (16 kHz PCM, passed through unchanged).
+    const phrases = [
+      { text: 'Hello there.', pcm: speech('Hello there', 16000) },
+      { text: 'Computer.', pcm: speech('Computer', 16000) },
+      { text: 'What time is it?', pcm: speech('What time is it', 16000) },
+    ];
+    const parts = [silence(300, 16000), phrases[0]!.pcm, silence(1200, 16000), phrases[1]!.pcm, silence(1200, 16000), phrases[2]!.pcm, silence(1500, 16000)];
+    const frames = frames20(concatPcm(...parts), 16000);
+    const firstFrame = (part: number) => parts.slice(0, part).reduce((n, p) => n + p.length, 0) / 320;
+    const spans = phrases.map((phrase, i) => ({ text: phrase.text, first: Math.ceil(firstFrame(2 * i + 1)), last: Math.floor(firstFrame(2 * i + 2)) - 1 }));
+    const fake = await FakeTranscribeServer.start({
+      transcript: ({ samples }) => {
+        const found = framesIn(frames, samples);
+        const inWindow = (span: (typeof spans)[number]) => [...found].filter((i) => i >= span.first && i <= span.last).length;
+        return spans.filter((span) => inWindow(span) >= 0.8 * (span.last - span.first + 1)).map((span) => span.text).join(' ');
+      },
+    });
+    closers.push(() => fake.close());
+    const example = await startExample('reply-on-stop-words', { OPENAI_API_KEY: fake.apiKeyExpected, OPENAI_BASE_URL: fake.baseURL });
+    const client = new AudioSocket(example.url);
+    closers.push(() => client.close());
+    await client.start('wake', { mediaFormat: PCM16K });
+    await sendPaced(frames.length, (i) => client.sendMedia(toBytes(frames[i]!)), 2);
+    await client.next((m) => m.event === 'media', 15000);
+    await waitUntil(() => client.media.length > 0 && performance.now() - client.media.at(-1)!.at > 400, 5000, 'the beep, whole');
+    expect(fake.requests.length, 'the windows were transcribed').to.be.at.least(2);
+    expect(fake.requests.every((r) => r.sampleRate === 16000 && framesIn(frames, r.samples).size > 0), 'each window is audio the client sent').to.equal(true);
+    const stopword = client.messages.findIndex((m) => m.type === 'stopword');
+    expect(client.messages[stopword]).to.deep.equal({ type: 'stopword', data: 'computer' });
+    expect(client.messages.findIndex((m) => m.event === 'media'), 'no beep before the stop word').to.be.above(stopword);
+    const beep = toSamples(client.receivedAudio());
+    expect(power(beep, 16000, 660), 'a 660 Hz beep').to.be.above(0.5 * (rms(beep) ** 2 / 2));
+    const question = phrases[2]!.pcm.length / 16;
+    expect(beep.length / 16, 'one beep, as long as the question (not the greeting too)').to.be.within(0.6 * question, 1.15 * question + 60);
   });
 
   it('inputs-outputs: the input hook turns the volume down, and the outputs SSE reports the new level', async () => {

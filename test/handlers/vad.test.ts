@@ -102,6 +102,23 @@ describe('voice activity: Silero v5 (streaming) and the energy detector', functi
     expect(events.filter((e) => e.type === 'ended')).to.have.length(1);
   });
 
+  it('says where a turn starts and where its speech was, in stream time', async () => {
+    const rate = 16000;
+    const scripted: SpeechScorer = { windowSamples: 512, score: (window) => (window.some((v) => Math.abs(v) > 0.1) ? 1 : 0) };
+    const options = { ...OPTIONS, sampleRate: rate, startedTalkingMs: 64, minSpeechMs: 64, minSilenceMs: 500, speechPadMs: 64 } as const;
+    const loud = (ms: number) => new Int16Array((rate * ms) / 1000).fill(10000);
+    // Speech 320-640 ms and 800-1120 ms (window boundaries: multiples of 32 ms), then the pause.
+    const events = await turns(new TurnDetector(scripted, options), concatPcm(silence(320, rate), loud(320), silence(160, rate), loud(320), silence(1000, rate)), rate);
+    const ended = events.find((e) => e.type === 'ended');
+    if (ended?.type !== 'ended') throw new Error('no turn');
+    expect(ended.startMs).to.equal(320 - 64);
+    expect(ended.speechSpans).to.deep.equal([
+      { startMs: 320, endMs: 640 },
+      { startMs: 800, endMs: 1120 },
+    ]);
+    expect(ended.utterance.length).to.equal(((1120 + 64 - (320 - 64)) * rate) / 1000);
+  });
+
   it('ends the turn on the frame that completes the pause, when the audio not yet scored is quiet', async () => {
     const rate = 16000;
     // Speech is any window with a loud sample; 20 ms frames, 32 ms windows.

@@ -107,6 +107,7 @@ function onServerMessage(event) {
   else if (message.type === 'warning') addMessage(`Warning: ${message.message}`);
   else if (message.type === 'end_stream') { addMessage(String(message.data || 'The session ended.')); stop('ended'); }
   else if (message.type === 'log') addMessage(String(message.data));
+  else if (message.type === 'stopword') addMessage(message.data ? `Stop word heard: ${message.data}` : 'Stop word heard');
   else if (message.type === 'send_input') sendInputs().catch(() => {});
   else if (message.type === 'update_connection' && message.data === 'closed') stop('ended');
   window.dispatchEvent(new CustomEvent('callstream:message', { detail: message }));
