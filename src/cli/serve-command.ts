@@ -5,6 +5,7 @@ import { parseOrExplain } from './args.js';
 import { applyRealtimeFlags, REALTIME_OPTIONS, type RealtimeFlags, realtimeHelp } from './realtime-flags.js';
 import { clusterOption, isServeWorker } from './cluster-option.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
+import { checkPortFree } from './port-check.js';
 import { serveUntilSignalled } from './serve.js';
 import { SERVE_DEFAULTS, type ServeFlags, serveSettings } from './serve-settings.js';
 import { WorkerPool } from './workers.js';
@@ -70,6 +71,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }
   applyRealtimeFlags(values);
   const settings = serveSettings(values);
+  if (!isServeWorker()) await checkPortFree(settings.host, settings.port);
   if (cluster.isPrimary && settings.workers > 1) {
     new WorkerPool(settings).start();
     return undefined;

@@ -3,7 +3,7 @@ import { createDemoStream } from '../../handlers/index.js';
 import { CallstreamError, isCallstreamError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { ClusterOptions } from '../options.js';
-import { listen, type RunningServer } from '../server.js';
+import { explainListenError, LISTEN_FLAGS, listen, type RunningServer } from '../server.js';
 import type { Stream } from '../stream.js';
 
 export interface ServeOptions {
@@ -57,7 +57,9 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
     });
     stream.mount(app);
     if (!metricsToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
-    running = await listen(app, options.host, options.port);
+    running = await listen(app, options.host, options.port, { logger: false }).catch((error: unknown) => {
+      throw explainListenError(error, options.host, options.port, LISTEN_FLAGS);
+    });
   } catch (error) {
     await abandon(stream);
     throw error;
