@@ -1,7 +1,6 @@
 import cluster from 'node:cluster';
-import { parseArgs } from 'node:util';
 import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
-import { parseOrExplain } from './args.js';
+import { parseCommandLine } from './args.js';
 import { applyRealtimeFlags, REALTIME_OPTIONS, type RealtimeFlags, realtimeHelp } from './realtime-flags.js';
 import { clusterOption, isServeWorker } from './cluster-option.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
@@ -43,7 +42,8 @@ rediss:// server's self-signed certificate, as Heroku Redis has).
 
 ${EXIT_CODES_HELP}`;
 
-const OPTIONS = {
+/** The command's options (its --help lists each; test/cli/help.test.ts holds them to it). */
+export const OPTIONS = {
   handler: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -59,7 +59,7 @@ const OPTIONS = {
 
 /** The flags of `callstream serve`; unknown ones are usage errors. */
 export function parseServeArgs(args: string[]): ServeFlags & RealtimeFlags & { help?: boolean } {
-  return parseOrExplain('serve', () => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false })).values;
+  return parseCommandLine('serve', args, OPTIONS);
 }
 
 /** `callstream serve`: resolves with an exit code, or never (the server runs until a signal). */
