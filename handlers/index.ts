@@ -8,5 +8,5 @@ export { replyEcho } from './reply-echo.js';
 export { conference, DEFAULT_ROOM, ROOM_INPUT, roomFromCall, roomName } from './conference.js';
 export { Desk, type DeskCaller, deskPage, holdSound } from './desk/index.js';
 export * from './openai-realtime/index.js';
-export { createDemoStream, DEFAULT_DEMO_HANDLER, type DemoHandler, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
+export { createDemo, createDemoStream, DEFAULT_DEMO_HANDLER, type DemoHandler, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
 export { flip, invert } from './video.js';

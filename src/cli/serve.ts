@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import { createDemoStream } from '../../handlers/index.js';
+import { createDemo } from '../../handlers/index.js';
 import { CallstreamError, isCallstreamError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { ClusterOptions } from '../options.js';
@@ -43,7 +43,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   const app = new Koa();
   app.proxy = options.trustProxy;
   const metricsToken = process.env.METRICS_TOKEN || undefined;
-  const stream = createDemoStream(options.handler, {
+  const { stream, welcome } = createDemo(options.handler, {
     logger,
     metricsToken,
     concurrencyLimit: options.concurrencyLimit,
@@ -79,6 +79,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
     },
     'callstream demo server listening',
   );
+  for (const line of welcome(stream.options.publicUrl ?? running.url)) logger.info(line);
   return {
     stream,
     running,
