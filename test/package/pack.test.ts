@@ -23,6 +23,7 @@ const PAGE_FILES = [
   'dist/src/ui/static/index.html',
   'dist/src/ui/static/app.js',
   'dist/src/ui/static/style.css',
+  'dist/src/ui/static/favicon.svg',
   // The desk demo's page, beside dist/handlers/desk/desk-page.js which reads it.
   'dist/handlers/desk/static/desk.html',
   'dist/handlers/desk/static/desk.js',
