@@ -35,7 +35,10 @@ function descriptionColumns(section: string[]): Map<string, number> {
   return columns;
 }
 
-describe("CLI help: each command's help against its parser's options", () => {
+describe("CLI help: each command's help against its parser's options", function () {
+  // The CLI runs from its TypeScript sources (tsx): a start can take seconds on a busy machine.
+  this.timeout(90_000);
+
   for (const [command, { help, options }] of Object.entries(COMMANDS)) {
     const flags = Object.keys(options);
 
@@ -69,8 +72,8 @@ describe("CLI help: each command's help against its parser's options", () => {
   });
 
   it('callstream COMMAND --help prints that command\'s help and exits 0', async () => {
-    for (const [command, { help }] of Object.entries(COMMANDS)) {
-      const cli = runCli([command, '--help']);
+    const runs = Object.entries(COMMANDS).map(([command, { help }]) => ({ command, help, cli: runCli([command, '--help']) }));
+    for (const { command, help, cli } of runs) {
       expect((await cli.exited).code, command).to.equal(0);
       expect(cli.lines.join('\n') + '\n', command).to.equal(help.endsWith('\n') ? help : `${help}\n`);
     }
