@@ -34,14 +34,16 @@ function consumerSource(): string {
 
 /**
  * npm install from the cache when everything is there (every run after the first: the test works
- * offline), else from the registry.
+ * offline), else from the registry; stopped by `signal` (the other install failed) or after 5 minutes.
  */
-async function install(cwd: string, args: string[]): Promise<void> {
+async function install(cwd: string, args: string[], signal: AbortSignal): Promise<void> {
   const base = ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', ...args];
+  const options = { cwd, signal, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 };
   try {
-    await run('npm', [...base, '--offline'], { cwd, maxBuffer: 16 * 1024 * 1024 });
+    await run('npm', [...base, '--offline'], options);
   } catch {
-    await run('npm', [...base, '--prefer-offline'], { cwd, maxBuffer: 16 * 1024 * 1024 });
+    signal.throwIfAborted();
+    await run('npm', [...base, '--prefer-offline'], options);
   }
 }
 
@@ -71,7 +73,11 @@ describe('package: a new project installs the packed tarball', function () {
     writeFileSync(path.join(tools, 'package.json'), JSON.stringify({ name: 'tools', private: true }));
     // No optional dependencies in the project (onnxruntime-node is 290 MB and has no types); the
     // native compiler's binary is one, so it lives apart.
-    await Promise.all([install(project, ['--omit=optional']), install(tools, [`typescript@${NATIVE_TYPESCRIPT}`])]);
+    const failed = new AbortController();
+    await Promise.all([install(project, ['--omit=optional'], failed.signal), install(tools, [`typescript@${NATIVE_TYPESCRIPT}`], failed.signal)]).catch((error: unknown) => {
+      failed.abort();
+      throw error;
+    });
   });
 
   after(() => {
