@@ -46,5 +46,4 @@ const stream = new Stream(volumeKnob, {
 
 const app = new Koa();
 stream.mount(app);
-const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000));
-console.log(`Listening on ${server.url}`);
+await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000)); // logs the URL it listens on

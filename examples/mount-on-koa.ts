@@ -39,5 +39,4 @@ const stream = new Stream(
 stream.mount(app, '/voice');
 
 // listen() rather than app.listen(): it keeps Node's request timeouts away from live calls.
-const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000));
-console.log(`Listening on ${server.url} (the voice routes under ${server.url}/voice/)`);
+await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000)); // logs the URL it listens on

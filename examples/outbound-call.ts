@@ -25,8 +25,7 @@ if (!TO || !FROM) {
 const stream = new Stream(new EchoHandler());
 const app = new Koa();
 stream.mount(app);
-const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000));
-console.log(`Listening on ${server.url}`);
+const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000)); // logs the URL it listens on
 
 const call = await stream.call({ to: TO, from: FROM, timeout: 30 });
 console.log(`Calling ${TO} from ${FROM}: ${call.sid}`);

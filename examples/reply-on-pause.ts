@@ -32,5 +32,4 @@ const handler = new ReplyOnPause(
 
 const app = new Koa();
 new Stream(handler).mount(app);
-const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000));
-console.log(`Listening on ${server.url}`);
+await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000)); // logs the URL it listens on

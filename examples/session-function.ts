@@ -33,5 +33,4 @@ delayLine.inputFormat = 'native' as const;
 
 const app = new Koa();
 new Stream(delayLine).mount(app);
-const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000));
-console.log(`Listening on ${server.url}`);
+await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000)); // logs the URL it listens on

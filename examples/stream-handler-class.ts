@@ -43,5 +43,4 @@ class Robot implements StreamHandler {
 
 const app = new Koa();
 new Stream(new Robot()).mount(app);
-const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000));
-console.log(`Listening on ${server.url}`);
+await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000)); // logs the URL it listens on

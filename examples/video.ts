@@ -24,5 +24,4 @@ function blackAndWhite(frame: VideoFrame): VideoFrame {
 
 const app = new Koa();
 new Stream(blackAndWhite, { modality: 'video' }).mount(app);
-const server = await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000));
-console.log(`Listening on ${server.url}`);
+await listen(app, '0.0.0.0', Number(process.env.PORT ?? 8000)); // logs the URL it listens on

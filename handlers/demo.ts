@@ -1,5 +1,5 @@
 import { accessTokenAuthorizer, type AudioHandler, Stream, type StreamOptions, type VideoFunction } from '../src/index.js';
-import { conference, conferencePin, PIN_GREETING, PIN_INPUT, ROOM_INPUT, roomFromCall } from './conference/index.js';
+import { conference, conferencePin, DEFAULT_ROOM, PIN_GREETING, PIN_INPUT, ROOM_INPUT, roomFromCall } from './conference/index.js';
 import { Desk, type DeskAuthorize, deskPage } from './desk/index.js';
 import { EchoHandler, PcmEchoHandler } from './echo.js';
 import { openaiRealtime, realtimeOptionsFromEnv } from './openai-realtime/index.js';
@@ -15,6 +15,8 @@ export interface DemoHandler {
   options: Pick<StreamOptions, 'modality' | 'uiArgs' | 'additionalInputs' | 'customParameters' | 'rooms' | 'telephone' | 'concurrencyLimit' | 'timeLimit'>;
   /** Called with the Stream before it is mounted. */
   setup?(stream: Stream): void;
+  /** What to tell a person at start about this demo's own pages, given the server's URL (the demo server logs each line). */
+  welcome?(url: string): string[];
 }
 
 /**
@@ -44,8 +46,12 @@ export const DEMO_HANDLERS = {
         additionalInputs: pin === undefined ? [ROOM_INPUT] : [ROOM_INPUT, PIN_INPUT],
         customParameters: roomFromCall,
         ...(pin === undefined ? {} : { rooms: { pin }, telephone: { greeting: PIN_GREETING } }),
-        uiArgs: { title: 'Conference', subtitle: 'Everyone in the same room hears everyone else: phones, browsers and programs.', startLabel: 'Join the room' },
+        uiArgs: { title: 'Conference', subtitle: 'Everyone in the same room hears everyone else: phones, browsers and programs.', startLabel: 'Join the room', replyLabel: 'Room' },
       },
+      welcome: (url: string) => [
+        `conference: open ${url}/ and name a room in its Room field (default "${DEFAULT_ROOM}")${pin === undefined ? '' : ' with the room PIN'}; everyone in a room hears everyone else`,
+        `conference: a phone number whose voice webhook is ${url}/telephone/incoming?room=NAME puts its callers in room NAME`,
+      ],
     };
   },
   // Phone callers wait; a person answers them from {path}/desk.
@@ -55,6 +61,7 @@ export const DEMO_HANDLERS = {
       handler: desk.handler,
       options: { rooms: { sampleRate: 8000 }, uiArgs: { title: 'Desk', subtitle: 'Callers wait on hold; answer them from the desk page at /desk.' } },
       setup: (stream: Stream) => stream.addPage('desk', deskPage(desk, deskAccess(stream))),
+      welcome: (url: string) => [`desk: phone callers wait on hold; answer them at ${url}/desk`],
     };
   },
   invert: () => ({ handler: invert, options: { modality: 'video', uiArgs: { title: 'Invert', subtitle: 'Your camera, as a negative.' } } }),
@@ -98,6 +105,11 @@ export function demoHandler(name: string): DemoHandler {
 
 /** A Stream serving the demo called `name`, with `options` on top of what the demo needs. */
 export function createDemoStream(name: string, options: StreamOptions = {}): Stream {
+  return createDemo(name, options).stream;
+}
+
+/** The demo called `name` ready to mount: its Stream, and what to tell a person once it listens at a URL. */
+export function createDemo(name: string, options: StreamOptions = {}): { stream: Stream; welcome(url: string): string[] } {
   const demo = demoHandler(name);
   // An option left undefined (a CLI flag not given) keeps the demo's own default.
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as StreamOptions;
@@ -109,5 +121,5 @@ export function createDemoStream(name: string, options: StreamOptions = {}): Str
     telephone: { ...demo.options.telephone, ...options.telephone },
   });
   demo.setup?.(stream);
-  return stream;
+  return { stream, welcome: (url) => demo.welcome?.(url) ?? [] };
 }

@@ -9,5 +9,5 @@ export { replyEcho } from './reply-echo.js';
 export { conference, conferencePin, DEFAULT_ROOM, LOBBY_MS, PIN_GREETING, PIN_INPUT, ROOM_INPUT, roomFromCall, roomName } from './conference/index.js';
 export { Desk, type DeskAuthorize, type DeskCaller, deskPage, holdSound } from './desk/index.js';
 export * from './openai-realtime/index.js';
-export { createDemoStream, DEFAULT_DEMO_HANDLER, type DemoHandler, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
+export { createDemo, createDemoStream, DEFAULT_DEMO_HANDLER, type DemoHandler, demoHandler, DEMO_HANDLERS, type DemoHandlerName } from './demo.js';
 export { flip, invert } from './video.js';

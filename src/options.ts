@@ -65,6 +65,8 @@ export interface UiArgs {
   /** Label of the start button. */
   startLabel?: string;
   stopLabel?: string;
+  /** Label of the level meter of what the server sends (default "Reply"; the conference demo's: "Room"). */
+  replyLabel?: string;
   /** Accent colour (CSS). */
   accentColor?: string;
   /** Show the DTMF keypad (default true). */

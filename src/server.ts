@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import { ClientFaults } from './client-faults.js';
 import { systemClock } from './clock.js';
 import { ConnectionGuard, type ConnectionLimits, koaClientOf, upgradeRefusal } from './http/connection-guard.js';
+import { CallstreamError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -102,21 +103,48 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts a server for `app` on host:port (port 0 picks a free one). */
-export async function listen(app: Koa, host = '0.0.0.0', port = 8000, options: HttpServerOptions = {}): Promise<RunningServer> {
-  const server = createHttpServer(app, options);
+/**
+ * listen()'s options: the server's (HttpServerOptions; its `logger` defaults to the logger of the
+ * Stream mounted on the app), and whether to log the one "listening" line.
+ */
+export type ListenOptions = HttpServerOptions & {
+  /** Log one line with the URL the app answers on (default true; the demo server logs its own). */
+  announce?: boolean;
+};
+
+/** The Streams mounted on each app, for listen()'s line: their loggers and paths. */
+const mounts = new WeakMap<Koa, { logger: Logger; path: string }[]>();
+
+/** @internal Stream.mount() records itself here, so that listen() can say where its page is. */
+export function noteMount(app: Koa, logger: Logger, path: string): void {
+  mounts.set(app, [...(mounts.get(app) ?? []), { logger, path }]);
+}
+
+/**
+ * Starts a server for `app` on host:port (port 0 picks a free one) and logs one line with the URL
+ * it answers on (and the page of each Stream mounted on it). A port in use rejects with a
+ * CONFIG_ERROR that names it and says how to pick another.
+ */
+export async function listen(app: Koa, host = '0.0.0.0', port = 8000, options: ListenOptions = {}): Promise<RunningServer> {
+  const { announce = true, ...serverOptions } = options;
+  const mounted = mounts.get(app) ?? [];
+  const logger = serverOptions.logger ?? mounted[0]?.logger;
+  const server = createHttpServer(app, { ...serverOptions, logger });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: Error) => reject(explainListenError(error, host, port));
+    server.once('error', refused);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${shownHost}:${address.port}`;
+  if (announce && logger) logger.info({ url, pages: mounted.map((m) => `${url}${m.path}/`) }, `listening on ${url}`);
   return {
     server,
-    url: `http://${shownHost}:${address.port}`,
+    url,
     port: address.port,
     close: () =>
       new Promise<void>((resolve) => {
@@ -125,3 +153,31 @@ export async function listen(app: Koa, host = '0.0.0.0', port = 8000, options: H
       }),
   };
 }
+
+/**
+ * @internal A listen error said so that a person can act on it: a port in use (or not allowed, or an
+ * address not on this machine) becomes a CONFIG_ERROR naming host and port, with what to do, in
+ * terms of listen()'s arguments or the CLI's flags (`settings`); anything else is returned as it is.
+ */
+export function explainListenError(error: unknown, host: string, port: number, settings = LISTEN_ARGUMENTS): unknown {
+  // Already explained (by listen()): explained again in `settings`' terms.
+  if (error instanceof CallstreamError && error.code === 'CONFIG_ERROR' && error.cause) error = error.cause;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new CallstreamError('CONFIG_ERROR', `port ${port} is in use on ${host} (EADDRINUSE).`, {
+      cause: error,
+      hint: `another program listens there: pick another port with ${settings.port}; 0 picks a free one.`,
+    });
+  }
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return new CallstreamError('CONFIG_ERROR', `cannot listen on ${host}:${port} (${code}).`, {
+      cause: error,
+      hint: code === 'EACCES' ? `this port needs privileges: pick another with ${settings.port}.` : `${host} is not an address of this machine: check ${settings.host}.`,
+    });
+  }
+  return error;
+}
+
+/** How a listen error's hint names the host and port settings: listen()'s arguments, or the CLI's flags. */
+export const LISTEN_ARGUMENTS = { host: "listen()'s host", port: "listen()'s port" };
+export const LISTEN_FLAGS = { host: '--host or HOST', port: '--port or PORT' };

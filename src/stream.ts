@@ -20,6 +20,7 @@ import { type OutputEvent, OutputFeeds } from './outputs/output-feeds.js';
 import { SessionRecorder } from './recording/recorder.js';
 import { RoomRecorder } from './recording/room-recorder.js';
 import { mountRoutes } from './routes.js';
+import { noteMount } from './server.js';
 import { Rooms, type StreamRooms } from './rooms/rooms.js';
 import type { AudioHandler, VideoFunction } from './session/handler.js';
 import { IdleWatch } from './session/idle-watch.js';
@@ -312,6 +313,7 @@ export class Stream extends EventEmitter<StreamEvents> implements TransportRunti
     const prefix = normalizePath(path);
     this.mountPrefix = prefix;
     this.mountedAt = prefix;
+    noteMount(app, this.logger, prefix);
     return mountRoutes(app, this, prefix);
   }
 

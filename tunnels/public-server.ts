@@ -1,7 +1,6 @@
 import Koa from 'koa';
-import { CallstreamError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
-import { listen, type RunningServer } from '../src/server.js';
+import { explainListenError, LISTEN_FLAGS, listen, type RunningServer } from '../src/server.js';
 import type { Stream } from '../src/stream.js';
 import { LocalTunnel } from './localtunnel.js';
 import type { OpenTunnel, Tunnel } from './tunnel.js';
@@ -82,16 +81,9 @@ export async function servePublicly(stream: Stream, options: PublicServerOptions
 
 async function listenOrExplain(app: Koa, host: string, port: number): Promise<RunningServer> {
   try {
-    return await listen(app, host, port);
+    return await listen(app, host, port, { announce: false });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new CallstreamError('CONFIG_ERROR', `Cannot listen on ${host}:${port} (${code}).`, {
-        cause: error,
-        hint: code === 'EADDRINUSE' ? 'another program uses that port: pick another with --port (0 picks a free one).' : 'check --host and --port.',
-      });
-    }
-    throw error;
+    throw explainListenError(error, host, port, LISTEN_FLAGS);
   }
 }
 

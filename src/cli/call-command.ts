@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createDemoStream, DEFAULT_DEMO_HANDLER } from '../../handlers/index.js';
 import { LocalTunnel } from '../../tunnels/localtunnel.js';
 import { type PublicServer, servePublicly } from '../../tunnels/public-server.js';
@@ -9,13 +8,14 @@ import type { CallStatusEvent } from '../session/types.js';
 import type { TwilioClient } from '../twilio/client.js';
 import { findPhoneNumber } from '../twilio/numbers.js';
 import type { CallEnd, OutboundCall } from '../twilio/outbound-call.js';
-import { handlerName, loadDotEnv, parseOrExplain, parsePort } from './args.js';
+import { handlerName, loadDotEnv, parseCommandLine, parsePort } from './args.js';
 import { accessTokenFrom, AUTH_TOKEN_OPTION, authTokenHelp, demoAccessWarnings, demoProtection, refuseUnprotectedDemo } from './demo-access.js';
 import { EXIT, EXIT_CODES_HELP, reportError, UsageError } from './exit.js';
-import { TUNNEL_HELP, TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom } from './public-args.js';
+import { TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom, tunnelHelp } from './public-args.js';
 
 export const CALL_HELP = `Usage:
-  callstream call --to +15551234567 [--from +15557654321] [--public-url URL | --subdomain NAME --tunnel-host URL]
+  callstream call --to +15551234567 [--from +15557654321]
+                  [--public-url URL | --subdomain NAME --tunnel-host URL --tunnel-timeout SECONDS]
                   [--handler NAME] [--host HOST] [--port PORT] [--timeout SECONDS] [--machine-detection MODE]
                   [--record] [--insecure] [--auth-token TOKEN]
 
@@ -26,7 +26,7 @@ status change, and exits when the call ends. Ctrl-C or SIGTERM hangs the call up
 Options:
   --to                 The number to call (E.164), or a sip: address.
   --from               The caller ID: one of your Twilio numbers or a verified one. Default: the account's only number.
-${TUNNEL_HELP}
+${tunnelHelp(23)}
   --handler            Demo handler (env CALLSTREAM_HANDLER; default ${DEFAULT_DEMO_HANDLER}).
   --host               Interface to listen on (env HOST; default 127.0.0.1).
   --port               Port (env PORT; default 8000; 0 picks a free one).
@@ -44,7 +44,8 @@ ${EXIT_CODES_HELP}  4  the call was busy
   6  the call failed or was canceled (Twilio could not place it, or it ended before reaching the handler)
 `;
 
-const OPTIONS = {
+/** The command's options (its --help lists each; test/cli/help.test.ts holds them to it). */
+export const OPTIONS = {
   to: { type: 'string' },
   from: { type: 'string' },
   ...TUNNEL_OPTIONS,
@@ -59,7 +60,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
+const parse = (args: string[]) => parseCommandLine('call', args, OPTIONS);
 
 const print = (line: string) => void process.stdout.write(line + '\n');
 
@@ -68,7 +69,7 @@ const HANG_UP_GRACE_MS = 5000;
 
 /** `callstream call`: resolves with the exit code once the call is over and everything is closed. */
 export async function callCommand(args: string[]): Promise<number> {
-  const values = parseOrExplain('call', () => parse(args));
+  const values = parse(args);
   if (values.help) {
     process.stdout.write(CALL_HELP);
     return EXIT.OK;
@@ -78,9 +79,9 @@ export async function callCommand(args: string[]): Promise<number> {
   const to = address(values.to, '--to');
   const from = values.from === undefined ? undefined : address(values.from, '--from');
   const tunnel = tunnelFrom(values);
-  const handler = handlerName(values.handler ?? process.env.CALLSTREAM_HANDLER);
+  const handler = handlerName(values.handler);
   const host = values.host ?? process.env.HOST ?? '127.0.0.1';
-  const port = parsePort(values.port ?? process.env.PORT, 8000);
+  const port = parsePort(values.port, 8000);
   const timeout = values.timeout === undefined ? undefined : ringSeconds(values.timeout);
   const machineDetection = machineDetectionMode(values['machine-detection']);
 
@@ -227,7 +228,7 @@ function address(text: string, flag: string): string {
   if (/^sips?:\S+$/i.test(text)) return text;
   const compact = text.replace(/[\s().-]/g, '');
   if (!/^\+[1-9]\d{4,14}$/.test(compact)) {
-    throw new UsageError(`${flag} "${text}" is not a phone number in E.164 form.`, `write it with the country code, e.g. ${flag} +15551234567.`);
+    throw new UsageError(`invalid ${flag} "${text}": not a phone number in E.164 form.`, `write it with the country code, e.g. ${flag} +15551234567.`);
   }
   return compact;
 }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createDemoStream, DEFAULT_DEMO_HANDLER } from '../../handlers/index.js';
 import type { Fastphone } from '../../tunnels/fastphone.js';
 import { describeOutcome, startFastphone } from '../../tunnels/fastphone.js';
@@ -10,14 +9,15 @@ import type { StreamOptions } from '../options.js';
 import type { Stream } from '../stream.js';
 import { checkTwilioCredentials, createTwilioClient, type TwilioCredentials, twilioCredentialsFromEnv } from '../twilio/client.js';
 import { twilioIceServers, twilioRtcConfiguration } from '../twilio/ice-servers.js';
-import { handlerName, loadDotEnv, parseOrExplain, parsePort } from './args.js';
+import { handlerName, loadDotEnv, parseCommandLine, parsePort } from './args.js';
 import { accessTokenFrom, AUTH_TOKEN_OPTION, authTokenHelp, demoAccessWarnings, demoProtection, pageLinkHint, refuseUnprotectedDemo } from './demo-access.js';
 import { EXIT, EXIT_CODES_HELP, reportError, UsageError } from './exit.js';
-import { TUNNEL_HELP, TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom } from './public-args.js';
+import { TUNNEL_OPTIONS, TWILIO_ENV_HELP, tunnelFrom, tunnelHelp } from './public-args.js';
 import { applyRealtimeFlags, REALTIME_OPTIONS, realtimeHelp } from './realtime-flags.js';
 
 export const FASTPHONE_HELP = `Usage:
-  callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
+  callstream fastphone [--number +15551234567]
+                       [--public-url URL | --subdomain NAME --tunnel-host URL --tunnel-timeout SECONDS]
                        [--handler NAME] [--host HOST] [--port PORT] [--turn] [--insecure] [--state-file FILE]
                        [--auth-token TOKEN] [--realtime-model M] [--realtime-voice V] [--realtime-instructions TEXT]
   callstream fastphone --restore [--state-file FILE]
@@ -30,7 +30,7 @@ conference with TWILIO_AUTH_TOKEN and the access token or CALLSTREAM_ROOM_PIN.
 
 Options:
   --number          The number to use (E.164). Default: the account's only number.
-${TUNNEL_HELP}
+${tunnelHelp(20)}
   --handler         Demo handler (env CALLSTREAM_HANDLER; default ${DEFAULT_DEMO_HANDLER}).
   --host            Interface to listen on (env HOST; default 127.0.0.1).
   --port            Port (env PORT; default 8000; 0 picks a free one).
@@ -46,7 +46,8 @@ ${TWILIO_ENV_HELP}
 
 ${EXIT_CODES_HELP}`;
 
-const OPTIONS = {
+/** The command's options (its --help lists each; test/cli/help.test.ts holds them to it). */
+export const OPTIONS = {
   number: { type: 'string' },
   ...TUNNEL_OPTIONS,
   handler: { type: 'string' },
@@ -61,14 +62,14 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
+const parse = (args: string[]) => parseCommandLine('fastphone', args, OPTIONS);
 type Values = ReturnType<typeof parse>;
 
 const print = (line: string) => void process.stdout.write(line + '\n');
 
 /** `callstream fastphone`: resolves with the exit code once everything is put back. */
 export async function fastphoneCommand(args: string[]): Promise<number> {
-  const values = parseOrExplain('fastphone', () => parse(args));
+  const values = parse(args);
   if (values.help) {
     process.stdout.write(FASTPHONE_HELP);
     return EXIT.OK;
@@ -79,9 +80,9 @@ export async function fastphoneCommand(args: string[]): Promise<number> {
   if (values.restore) return restore(values, stateFile);
 
   const tunnel = tunnelFrom(values);
-  const handler = handlerName(values.handler ?? process.env.CALLSTREAM_HANDLER);
+  const handler = handlerName(values.handler);
   const host = values.host ?? process.env.HOST ?? '127.0.0.1';
-  const port = parsePort(values.port ?? process.env.PORT, 8000);
+  const port = parsePort(values.port, 8000);
   const credentials = checkTwilioCredentials(twilioCredentialsFromEnv());
   const accessToken = accessTokenFrom(values['auth-token']);
   const publicBecause = values['public-url'] === undefined ? 'a tunnel publishes it' : `--public-url is ${values['public-url']}`;

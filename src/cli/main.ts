@@ -1,18 +1,17 @@
 #!/usr/bin/env node
 import { EXIT, EXIT_CODES_HELP, exitCodeFor, reportError, UsageError } from './exit.js';
-import { callCommand } from './call-command.js';
-import { fastphoneCommand } from './fastphone-command.js';
-import { serveCommand } from './serve-command.js';
+import { CALL_HELP, callCommand } from './call-command.js';
+import { FASTPHONE_HELP, fastphoneCommand } from './fastphone-command.js';
+import { usageLines } from './help.js';
+import { SERVE_HELP, serveCommand } from './serve-command.js';
 
-const USAGE = `callstream: serve a voice handler to phones, browsers and programs.
+/** The top-level help: every command's usage lines, as its own --help gives them. */
+export const USAGE = `callstream: serve a voice handler to phones, browsers and programs.
 
 Usage:
-  callstream serve [--handler NAME] [--host HOST] [--port PORT] [--trust-proxy] [--auth-token TOKEN]
-                   [--concurrency-limit N] [--time-limit SECONDS] [--workers N] [--redis URL] [--instance-id ID]
-  callstream fastphone [--number +15551234567] [--subdomain NAME] [--tunnel-host URL] [--public-url URL]
-                       [--handler NAME] [--host HOST] [--port PORT] [--turn] [--insecure] [--restore]
-  callstream call --to +15551234567 [--from +15557654321] [--public-url URL | tunnel options]
-                  [--handler NAME] [--host HOST] [--port PORT] [--timeout SECONDS] [--machine-detection MODE]
+${usageLines(SERVE_HELP)}
+${usageLines(FASTPHONE_HELP)}
+${usageLines(CALL_HELP)}
 
 Commands:
   serve       Start the demo server (the handler's routes and page at the root), alone, as N workers, or in a cluster.

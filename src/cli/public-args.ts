@@ -4,6 +4,7 @@ import type { Tunnel } from '../../tunnels/tunnel.js';
 import { CallstreamError } from '../errors.js';
 import { parseSeconds } from './args.js';
 import { UsageError } from './exit.js';
+import { helpLine } from './help.js';
 
 /** Command-line pieces of the commands that serve through a public URL for a Twilio account (fastphone, call). */
 
@@ -15,10 +16,15 @@ export const TUNNEL_OPTIONS = {
   'public-url': { type: 'string' },
 } as const;
 
-export const TUNNEL_HELP = `  --subdomain       Ask localtunnel for this name (4-63 of a-z, 0-9 and inner hyphens).
-  --tunnel-host     Another localtunnel server (default https://localtunnel.me).
-  --tunnel-timeout  Seconds to wait for the tunnel (default 15).
-  --public-url      A URL that already reaches --host:--port (deployment, proxy, ngrok...): no tunnel.`;
+/** Help lines for the tunnel options, the descriptions starting at column `column`. */
+export function tunnelHelp(column: number): string {
+  return [
+    helpLine('--subdomain', 'Ask localtunnel for this name (4-63 of a-z, 0-9 and inner hyphens).', column),
+    helpLine('--tunnel-host', 'Another localtunnel server (default https://localtunnel.me).', column),
+    helpLine('--tunnel-timeout', 'Seconds to wait for the tunnel (default 15).', column),
+    helpLine('--public-url', 'A URL that already reaches --host:--port (deployment, proxy, ngrok...): no tunnel.', column),
+  ].join('\n');
+}
 
 export const TWILIO_ENV_HELP = `Environment (also read from ./.env; variables already set win):
   TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   the account; the auth token also checks webhook signatures

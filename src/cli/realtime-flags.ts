@@ -1,4 +1,5 @@
 import { DEFAULT_REALTIME_MODEL } from '../../handlers/openai-realtime/options.js';
+import { helpLine } from './help.js';
 
 /**
  * The openai-realtime demo handler's flags, shared by `serve` and `fastphone`. Each stands for an
@@ -20,10 +21,7 @@ export type RealtimeFlags = Partial<Record<keyof typeof VARIABLES, string>>;
 
 /** Help lines for the flags, the descriptions starting at column `column` (below a flag too long for it). */
 export function realtimeHelp(column: number): string {
-  const line = (flag: string, text: string) => {
-    const name = `  --${flag}`;
-    return name.length < column ? name.padEnd(column) + text : `${name}\n${' '.repeat(column)}${text}`;
-  };
+  const line = (flag: string, text: string) => helpLine(`--${flag}`, text, column);
   return [
     line('realtime-model', `With --handler openai-realtime: the model (env OPENAI_REALTIME_MODEL; unset: ${DEFAULT_REALTIME_MODEL}).`),
     line('realtime-voice', "With --handler openai-realtime: the model's voice (env OPENAI_REALTIME_VOICE; unset: the API's)."),

@@ -1,12 +1,12 @@
 import cluster from 'node:cluster';
-import { parseArgs } from 'node:util';
 import { DEFAULT_DEMO_HANDLER, DEMO_HANDLERS } from '../../handlers/index.js';
 import { REALTIME_DEMO_LIMITS } from '../../handlers/demo.js';
-import { parseOrExplain } from './args.js';
+import { parseCommandLine } from './args.js';
 import { AUTH_TOKEN_OPTION, authTokenHelp, demoProtection, refuseUnprotectedDemo, whyPublic } from './demo-access.js';
 import { applyRealtimeFlags, REALTIME_OPTIONS, type RealtimeFlags, realtimeHelp } from './realtime-flags.js';
 import { clusterOption, isServeWorker } from './cluster-option.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
+import { checkPortFree } from './port-check.js';
 import { serveUntilSignalled } from './serve.js';
 import { SERVE_DEFAULTS, type ServeFlags, serveSettings } from './serve-settings.js';
 import { WorkerPool } from './workers.js';
@@ -52,7 +52,8 @@ rediss:// server's self-signed certificate, as Heroku Redis has).
 
 ${EXIT_CODES_HELP}`;
 
-const OPTIONS = {
+/** The command's options (its --help lists each; test/cli/help.test.ts holds them to it). */
+export const OPTIONS = {
   handler: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -69,7 +70,7 @@ const OPTIONS = {
 
 /** The flags of `callstream serve`; unknown ones are usage errors. */
 export function parseServeArgs(args: string[]): ServeFlags & RealtimeFlags & { help?: boolean } {
-  return parseOrExplain('serve', () => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false })).values;
+  return parseCommandLine('serve', args, OPTIONS);
 }
 
 /** `callstream serve`: resolves with an exit code, or never (the server runs until a signal). */
@@ -83,6 +84,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   const settings = serveSettings(values);
   // Before any worker is forked: one refusal, not one per worker.
   refuseUnprotectedDemo(settings.handler, whyPublic(settings.host, process.env.PUBLIC_URL), demoProtection(settings.accessToken, process.env.TWILIO_AUTH_TOKEN));
+  if (!isServeWorker()) await checkPortFree(settings.host, settings.port);
   if (cluster.isPrimary && settings.workers > 1) {
     new WorkerPool(settings).start();
     return undefined;

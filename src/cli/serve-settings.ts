@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { handlerName } from './args.js';
+import { handlerName, PORT_HINT } from './args.js';
 import { accessTokenFrom } from './demo-access.js';
 import { UsageError } from './exit.js';
 
@@ -73,9 +73,9 @@ export function serveSettings(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
   const timeLimit = given('time-limit', flags['time-limit'], 'TIME_LIMIT', env);
   const workers = given('workers', flags.workers, 'WEB_CONCURRENCY', env);
   return {
-    handler: handlerName(flags.handler ?? (env.CALLSTREAM_HANDLER || undefined)),
+    handler: handlerName(flags.handler, env),
     host: flags.host ?? (env.HOST || SERVE_DEFAULTS.host),
-    port: port ? integer(port, 0, 65535, 'use a number between 0 and 65535 (0 picks a free port).') : SERVE_DEFAULTS.port,
+    port: port ? integer(port, 0, 65535, PORT_HINT) : SERVE_DEFAULTS.port,
     trustProxy: flags['trust-proxy'] ?? ['1', 'true', 'yes'].includes((env.TRUST_PROXY ?? '').toLowerCase()),
     drainMs: drain ? integer(drain, 0, 3_600_000, 'give milliseconds, 0 to 3600000.') : SERVE_DEFAULTS.drainMs,
     redis: redisUrl(given('redis', flags.redis, 'REDIS_URL', env)),

@@ -1,9 +1,9 @@
 import Koa from 'koa';
-import { createDemoStream } from '../../handlers/index.js';
+import { createDemo } from '../../handlers/index.js';
 import { CallstreamError, isCallstreamError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { ClusterOptions } from '../options.js';
-import { listen, type RunningServer } from '../server.js';
+import { explainListenError, LISTEN_FLAGS, listen, type RunningServer } from '../server.js';
 import type { Stream } from '../stream.js';
 import { demoAccessWarnings, demoProtection, pageLinkHint, whyPublic } from './demo-access.js';
 
@@ -49,7 +49,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
   // whatever the client wrote), for rate limits and per-client connection bounds alike.
   app.maxIpsCount = 1;
   const metricsToken = process.env.METRICS_TOKEN || undefined;
-  const stream = createDemoStream(options.handler, {
+  const { stream, welcome } = createDemo(options.handler, {
     logger,
     metricsToken,
     accessToken: options.accessToken,
@@ -66,7 +66,9 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
     if (!metricsToken && !options.accessToken) logger.warn('GET /metrics is public: set METRICS_TOKEN to require Authorization: Bearer <token> on it');
     const protection = demoProtection(options.accessToken, stream.options.twilioAuthToken);
     for (const warning of demoAccessWarnings(options.handler, whyPublic(options.host, stream.options.publicUrl), protection)) logger.warn(warning);
-    running = await listen(app, options.host, options.port, { logger });
+    running = await listen(app, options.host, options.port, { logger, announce: false }).catch((error: unknown) => {
+      throw explainListenError(error, options.host, options.port, LISTEN_FLAGS);
+    });
   } catch (error) {
     await abandon(stream);
     throw error;
@@ -91,6 +93,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
     const page = `${stream.options.publicUrl ?? running.url}/${stream.pages.has('desk') ? 'desk' : ''}`;
     logger.info({ open: pageLinkHint(page) }, 'the access token is required: open the page once with it in the link (it sets a cookie); programs send Authorization: Bearer <token>');
   }
+  for (const line of welcome(stream.options.publicUrl ?? running.url)) logger.info(line);
   return {
     stream,
     running,

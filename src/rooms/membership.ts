@@ -145,19 +145,48 @@ export class Membership implements ParticipantEndpoint {
   };
 }
 
-/** The handle a participant's handler holds (`ctx.join()` resolves with it). */
-export class ParticipantHandle extends EventEmitter<RoomEvents> implements RoomHandle {
+/**
+ * The handle a participant's handler holds (`ctx.join()` resolves with it). It wraps an EventEmitter
+ * rather than extending one: its `on`/`off`/`once` are RoomHandle's, whatever @types/node version
+ * a consumer type-checks against (newer ones give `EventEmitter<T>` signatures RoomHandle's do not match).
+ */
+export class ParticipantHandle implements RoomHandle {
+  private readonly events = new EventEmitter();
+
   constructor(
     private readonly membership: Membership,
     private readonly leaveRoom: () => Promise<void>,
   ) {
-    super();
-    const untyped = this as EventEmitter;
     const changed = (event: string | symbol) => {
       if (event === 'mix') queueMicrotask(() => membership.listenersChanged());
     };
-    untyped.on('newListener', changed);
-    untyped.on('removeListener', changed);
+    this.events.on('newListener', changed);
+    this.events.on('removeListener', changed);
+  }
+
+  on<E extends keyof RoomEvents>(event: E, listener: (...args: RoomEvents[E]) => void): this {
+    this.events.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof RoomEvents>(event: E, listener: (...args: RoomEvents[E]) => void): this {
+    this.events.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  once<E extends keyof RoomEvents>(event: E, listener: (...args: RoomEvents[E]) => void): this {
+    this.events.once(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** @internal Tells the handler's listeners. */
+  emit<E extends keyof RoomEvents>(event: E, ...args: RoomEvents[E]): void {
+    this.events.emit(event, ...args);
+  }
+
+  /** @internal How many listeners `event` has. */
+  listenerCount(event: keyof RoomEvents): number {
+    return this.events.listenerCount(event);
   }
 
   get name(): string {

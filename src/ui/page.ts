@@ -8,6 +8,7 @@ import { escapeHtml, StaticFiles } from './static-files.js';
 const FILES = new StaticFiles(new URL('./static/', import.meta.url), 'index.html', {
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 });
 
 /**
@@ -38,6 +39,7 @@ export function builtInPage(options: ResolvedOptions, base: string): Middleware 
       title: escapeHtml(title),
       subtitle: escapeHtml(ui.subtitle ?? (options.modality === 'video' ? 'Press start: the handler gets your camera and sends video back.' : 'Press start and speak: the handler answers.')),
       startLabel: escapeHtml(pageConfig.startLabel),
+      replyLabel: escapeHtml(ui.replyLabel ?? 'Reply'),
       base: escapeHtml(base),
       config: JSON.stringify(pageConfig).replace(/</g, '\\u003c'),
     };

@@ -179,7 +179,7 @@ describe('callstream fastphone (the CLI, against a fake Twilio API and a local t
     }
     const usage = fastphone(['--port', '99999']);
     expect((await usage.exited).code).to.equal(2);
-    expect(stderrOf(usage)).to.equal('callstream: invalid port "99999".\nhint: use a number between 0 and 65535 (0 picks a free port).\n');
+    expect(stderrOf(usage)).to.equal('callstream: invalid --port "99999".\nhint: use a number between 0 and 65535 (0 picks a free port).\n');
     const help = fastphone(['--help']);
     expect((await help.exited).code).to.equal(0);
     const text = help.lines.join('\n');

@@ -221,7 +221,7 @@ describe('callstream serve (the demo server)', function () {
       [{ redis: 'http://user:hunter2@example.com' }, {}, /^invalid --redis: a http: URL/],
       [{}, { REDIS_URL: 'hunter2' }, /^invalid REDIS_URL: not a URL/],
       [{ 'instance-id': 'a b' }, {}, /--instance-id "a b"/],
-      [{ handler: 'nope' }, {}, /unknown handler "nope"/],
+      [{ handler: 'nope' }, {}, /invalid --handler "nope"/],
     ];
     for (const [flags, env, message] of bad) {
       let error: unknown;

@@ -33,10 +33,28 @@ function anchors(file: string): Set<string> {
   return new Set(headings.map((line) => slug(line.replace(/^#+ /, ''))));
 }
 
+/** Every link of a page: [text](target). */
+function links(file: string): string[] {
+  return [...prose(read(file)).matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]!);
+}
+
 /** Every relative link of a page: [text](target) with no scheme. */
 function relativeLinks(file: string): string[] {
-  const links = [...prose(read(file)).matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]!);
-  return links.filter((target) => !/^[a-z]+:/i.test(target));
+  return links(file).filter((target) => !/^[a-z]+:/i.test(target));
+}
+
+/**
+ * Where the packed README's links point: the repository's files on GitHub (package.json `repository`),
+ * as npm's page shows the README without docs/ or examples/ beside it.
+ */
+const REPOSITORY_FILES = (() => {
+  const { repository } = JSON.parse(read('package.json')) as { repository: { url: string } };
+  return `${repository.url.replace(/^git\+/, '').replace(/\.git$/, '')}/blob/main/`;
+})();
+
+/** README's links as paths in the checkout: the repository's files, with their anchors (in-page anchors as README.md#...). */
+function readmeTargets(): string[] {
+  return links('README.md').map((target) => (target.startsWith('#') ? `README.md${target}` : target.startsWith(REPOSITORY_FILES) ? target.slice(REPOSITORY_FILES.length) : target));
 }
 
 /** README is the front door: every topic is one click away, and every link between pages lands. */
@@ -46,8 +64,24 @@ describe('docs: README and docs/ link to each other and every link lands', () =>
   });
 
   it('links every docs/*.md from README', () => {
-    const linked = new Set(relativeLinks('README.md').map((target) => target.split('#')[0]));
+    const linked = new Set(readmeTargets().map((target) => target.split('#')[0]));
     expect(DOCS.filter((doc) => !linked.has(doc))).to.deep.equal([]);
+  });
+
+  it('README (the page npm shows, without docs/ beside it) links only to the repository\'s files or its own headings', () => {
+    const elsewhere = links('README.md').filter((target) => !target.startsWith('#') && !target.startsWith(REPOSITORY_FILES) && !/^https:\/\/(?!github\.com\/callstream\/)/.test(target));
+    expect(elsewhere).to.deep.equal([]);
+  });
+
+  it('README: every link to the repository names a file of the checkout, and a heading that exists', () => {
+    const broken: string[] = [];
+    for (const target of readmeTargets()) {
+      if (/^[a-z]+:/i.test(target)) continue;
+      const [file = '', anchor] = target.split('#');
+      if (!existsSync(path.join(ROOT, file))) broken.push(`${target}: no file ${file}`);
+      else if (anchor !== undefined && (!file.endsWith('.md') || !anchors(file).has(anchor))) broken.push(`${target}: no heading #${anchor} in ${file}`);
+    }
+    expect(broken).to.deep.equal([]);
   });
 
   it('starts every doc with a title, a one-line summary and a link back to the README', () => {

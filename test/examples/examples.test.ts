@@ -22,7 +22,7 @@ const PCM16K = { encoding: 'audio/x-pcm16le', sampleRate: 16000, channels: 1 };
 /** Examples started by the current test (killed after it). */
 const running: Example[] = [];
 
-/** A running example: its base URL (from the line it prints when it listens) and its stdout lines. */
+/** A running example: its base URL (from the line listen() logs) and its stdout lines. */
 interface Example {
   url: string;
   proc: TestProcess;
@@ -33,7 +33,7 @@ interface Example {
 /**
  * Starts `examples/<name>.ts` as a user would (`node --import tsx`, from the repository, so tsx finds
  * tsconfig.json and its `paths` for `callstream`), on a free port, with none of this machine's
- * TWILIO_* or PUBLIC_URL; resolves once it prints its listening line.
+ * TWILIO_* or PUBLIC_URL; resolves once listen() logs its line.
  */
 async function startExample(name: string, env: Record<string, string> = {}): Promise<Example> {
   const inherited = Object.fromEntries(
@@ -41,7 +41,7 @@ async function startExample(name: string, env: Record<string, string> = {}): Pro
   );
   const proc = spawnTestProcess(process.execPath, ['--import', TSX_LOADER, path.join('examples', `${name}.ts`)], {
     cwd: ROOT,
-    env: { ...inherited, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: { ...inherited, PORT: '0', LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...env },
   });
   const lines: string[] = [];
   let partial = '';
@@ -73,7 +73,8 @@ async function startExample(name: string, env: Record<string, string> = {}): Pro
     });
   const example: Example = { url: '', proc, lines, waitForLine };
   running.push(example);
-  example.url = /Listening on (http:\/\/\S+)/.exec(await waitForLine(/^Listening on http:\/\//))![1]!;
+  // listen()'s line (a JSON log line here: stdout is a pipe).
+  example.url = /listening on (http:\/\/[^\s"]+)/.exec(await waitForLine(/"msg":"listening on http:\/\//))![1]!;
   return example;
 }
 

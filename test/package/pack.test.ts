@@ -1,16 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { packedTarball } from '../support/packed.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const run = promisify(execFile);
-
-interface PackResult {
-  files: { path: string }[];
-}
 
 interface PackageJson {
   exports: Record<string, { types: string; default: string }>;
@@ -23,6 +17,7 @@ const PAGE_FILES = [
   'dist/src/ui/static/index.html',
   'dist/src/ui/static/app.js',
   'dist/src/ui/static/style.css',
+  'dist/src/ui/static/favicon.svg',
   // The desk demo's page, beside dist/handlers/desk/desk-page.js which reads it.
   'dist/handlers/desk/static/desk.html',
   'dist/handlers/desk/static/desk.js',
@@ -31,8 +26,7 @@ const PAGE_FILES = [
 const COMPILED = /^dist\/(src|handlers|tunnels)\/.+(?<!\.d)\.js$|^dist\/(src|handlers|tunnels)\/.+\.d\.ts$/;
 
 /**
- * The tarball as `npm pack` makes it. Packing runs the `prepare` script (the build), as publishing does,
- * so dist/ is the one a release would ship; `--dry-run` writes no tarball.
+ * The tarball as `npm pack` makes it (test/support/packed.ts, shared with the consumer test: one build).
  */
 describe('package: what npm pack ships', function () {
   this.timeout(180_000);
@@ -40,9 +34,7 @@ describe('package: what npm pack ships', function () {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson;
 
   before(async () => {
-    const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
-    const [result] = JSON.parse(stdout) as PackResult[];
-    shipped = result!.files.map((file) => file.path).sort();
+    shipped = (await packedTarball()).files;
   });
 
   it('holds README.md, LICENSE, CHANGELOG.md and package.json', () => {
