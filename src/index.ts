@@ -89,5 +89,5 @@ export { TwilioApiError } from './twilio/api-error.js';
 export { type TwilioIceOptions, twilioIceServers, twilioRtcConfiguration } from './twilio/ice-servers.js';
 export { createLogger, type LogFormat, type Logger, REDACT_PATHS } from './logger.js';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
-export { createHttpServer, type HttpServerOptions, listen, type RunningServer } from './server.js';
+export { createHttpServer, type HttpServerOptions, listen, type ListenOptions, type RunningServer } from './server.js';
 export type { ConnectionLimits } from './http/connection-guard.js';
